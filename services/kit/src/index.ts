@@ -1,0 +1,11 @@
+export * from './config.ts';
+export * from './errors.ts';
+export * from './lifecycle.ts';
+export * from './log.ts';
+export * from './metrics.ts';
+export * from './nats.ts';
+export * from './pipeline/warehouse-sink.ts';
+export * from './warehouse/ingest-ledger.ts';
+export * from './warehouse/migrations.ts';
+export * from './warehouse/warehouse.ts';
+export type * from './kafka/types.ts';
