@@ -9,3 +9,5 @@ export * from './warehouse/ingest-ledger.ts';
 export * from './warehouse/migrations.ts';
 export * from './warehouse/warehouse.ts';
 export type * from './kafka/types.ts';
+export * from './health.ts';
+export * from './queries.ts';

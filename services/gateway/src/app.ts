@@ -1,0 +1,172 @@
+/**
+ * The gateway as a fastify plugin, separate from the server so tests use `app.inject()`.
+ * Public: /health, /ready, /metrics, /docs. Everything under /api/v1 needs a bearer token.
+ */
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import {
+  type HealthCheck,
+  type QueryDefinition,
+  QueryParameterError,
+  type Registry,
+  runHealthChecks,
+  type Warehouse,
+} from '@kansoku/kit';
+import { Type } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import { createAuthenticator } from './auth.ts';
+import type { GatewayConfig } from './config.ts';
+import { ErrorBody, HttpError, installErrorHandler } from './errors.ts';
+
+export interface GatewayAppOptions {
+  config: GatewayConfig;
+  metrics: Registry;
+  health: HealthCheck[];
+  queries: QueryDefinition[];
+  warehouse: Warehouse;
+  version: string;
+}
+
+const HealthBody = Type.Object({
+  status: Type.Union([Type.Literal('ok'), Type.Literal('degraded')]),
+  version: Type.String(),
+  dependencies: Type.Record(
+    Type.String(),
+    Type.Object({ ok: Type.Boolean(), detail: Type.String(), latencyMs: Type.Number() }),
+  ),
+});
+
+const QueryResultBody = Type.Object({
+  columns: Type.Array(
+    Type.Object({ name: Type.String(), type: Type.String(), unit: Type.Optional(Type.String()) }),
+  ),
+  rows: Type.Array(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Null()]))),
+});
+
+export async function gatewayApp(app: FastifyInstance, options: GatewayAppOptions): Promise<void> {
+  const typed = app.withTypeProvider<TypeBoxTypeProvider>();
+  const auth = createAuthenticator(options.config);
+  installErrorHandler(app);
+  app.addSchema(ErrorBody);
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Kansoku query gateway', version: options.version },
+      components: {
+        securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      },
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  const errorResponses = {
+    400: { $ref: 'ErrorBody#' },
+    401: { $ref: 'ErrorBody#' },
+    403: { $ref: 'ErrorBody#' },
+  };
+
+  typed.get(
+    '/health',
+    {
+      schema: {
+        summary: 'Each dependency (kafka, clickhouse, nats) by name; 503 when one is down',
+        tags: ['operations'],
+        response: { 200: HealthBody, 503: HealthBody },
+      },
+    },
+    async (_request, reply) => {
+      const reports = await runHealthChecks(options.health);
+      const ok = reports.every((r) => r.ok);
+      const dependencies = Object.fromEntries(
+        reports.map((r) => [r.name, { ok: r.ok, detail: r.detail, latencyMs: r.latencyMs }]),
+      );
+      return reply
+        .status(ok ? 200 : 503)
+        .send({ status: ok ? 'ok' : 'degraded', version: options.version, dependencies });
+    },
+  );
+
+  typed.get(
+    '/ready',
+    {
+      schema: {
+        summary: 'Ready to serve queries: every dependency answers',
+        tags: ['operations'],
+        response: { 200: Type.Object({ ready: Type.Boolean() }), 503: Type.Object({ ready: Type.Boolean() }) },
+      },
+    },
+    async (_request, reply) => {
+      const reports = await runHealthChecks(options.health);
+      const ready = reports.every((r) => r.ok);
+      return reply.status(ready ? 200 : 503).send({ ready });
+    },
+  );
+
+  app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+    reply.header('content-type', options.metrics.contentType);
+    return options.metrics.metrics();
+  });
+
+  typed.get(
+    '/api/v1/queries',
+    {
+      schema: {
+        summary: 'The catalog of named queries',
+        tags: ['queries'],
+        security: [{ bearer: [] }],
+        response: {
+          200: Type.Array(
+            Type.Object({ domain: Type.String(), name: Type.String(), path: Type.String(), summary: Type.String() }),
+          ),
+          ...errorResponses,
+        },
+      },
+      onRequest: async (request) => {
+        auth.require(request, 'viewer');
+      },
+    },
+    async () =>
+      options.queries.map((q) => ({
+        domain: q.domain,
+        name: q.name,
+        path: `/api/v1/${q.domain}/${q.name}`,
+        summary: q.summary,
+      })),
+  );
+
+  const seen = new Set<string>();
+  for (const query of options.queries) {
+    const path = `/api/v1/${query.domain}/${query.name}`;
+    if (seen.has(path)) throw new Error(`query ${path} is registered twice`);
+    seen.add(path);
+    typed.get(
+      path,
+      {
+        schema: {
+          summary: query.summary,
+          description: query.description,
+          tags: [query.domain],
+          security: [{ bearer: [] }],
+          querystring: query.params,
+          response: { 200: QueryResultBody, ...errorResponses },
+        },
+        onRequest: async (request) => {
+          auth.require(request, query.role ?? 'viewer');
+        },
+      },
+      async (request) => {
+        const params = request.query as Record<string, unknown>;
+        try {
+          query.validate?.(params as never);
+        } catch (error) {
+          if (error instanceof QueryParameterError) {
+            throw new HttpError(400, 'bad_request', error.message, error.parameter);
+          }
+          throw error;
+        }
+        return query.run(params as never, { warehouse: options.warehouse });
+      },
+    );
+  }
+}

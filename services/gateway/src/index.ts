@@ -1,0 +1,5 @@
+export { createAuthenticator, roleAtLeast } from './auth.ts';
+export { gatewayApp, type GatewayAppOptions } from './app.ts';
+export { gatewaySection, type GatewayConfig, ROLES, type Role } from './config.ts';
+export { HttpError } from './errors.ts';
+export { createGateway, type Gateway, type GatewayDeps } from './server.ts';
