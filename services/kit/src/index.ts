@@ -11,3 +11,4 @@ export * from './warehouse/warehouse.ts';
 export type * from './kafka/types.ts';
 export * from './health.ts';
 export * from './queries.ts';
+export * from './kafka-config.ts';

@@ -1,0 +1,3 @@
+export * from './processor.ts';
+export * from './queries.ts';
+export * from './tables.ts';
