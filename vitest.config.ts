@@ -4,6 +4,9 @@ import { defineConfig } from 'vitest/config';
 // (Kafka in KRaft mode, nats-server, embedded ClickHouse) that the global setup starts.
 export default defineConfig({
   test: {
+    // Integration tests share one broker and a 2-core machine: test files run one at a time (each in
+    // its own process, which also gives each file its own embedded ClickHouse).
+    fileParallelism: false,
     projects: [
       {
         test: {
@@ -19,8 +22,6 @@ export default defineConfig({
           globalSetup: ['test/setup/stack.ts'],
           testTimeout: 120_000,
           hookTimeout: 300_000,
-          // Integration tests share one broker and one machine of 2 cores: run files one at a time.
-          fileParallelism: false,
         },
       },
     ],

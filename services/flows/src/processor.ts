@@ -25,8 +25,8 @@ export interface FlowsProcessorConfig {
 }
 
 export function ipVersionNumber(version: IpVersion): 4 | 6 | 0 {
-  if (version === IpVersion.IP_VERSION_4) return 4;
-  if (version === IpVersion.IP_VERSION_6) return 6;
+  if (version === IpVersion.V4) return 4;
+  if (version === IpVersion.V6) return 6;
   return 0;
 }
 

@@ -1,4 +1,4 @@
-import { create } from '@bufbuild/protobuf';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { parseIpAddress } from '@kansoku/contracts/ip-address';
 import { FlowRecordSchema, IpVersion } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import { describe, expect, it } from 'vitest';
@@ -6,11 +6,11 @@ import { rollupPerMinute } from '../src/processor.ts';
 
 const minute = (m: number) => BigInt(1_700_000_040 + m * 60) * 1_000_000_000n;
 
-function record(over: Partial<Parameters<typeof create<typeof FlowRecordSchema>>[1]>) {
+function record(over: MessageInitShape<typeof FlowRecordSchema>) {
   return create(FlowRecordSchema, {
     timeReceivedNs: minute(0),
     exporterAddress: parseIpAddress('192.0.2.1'),
-    ipVersion: IpVersion.IP_VERSION_4,
+    ipVersion: IpVersion.V4,
     protocol: 6,
     applicationName: 'HTTPS',
     bytes: 1500n,
@@ -24,7 +24,7 @@ describe('flows per-minute rollup', () => {
     const out = rollupPerMinute([
       record({}),
       record({ bytes: 500n, packets: 2n }),
-      record({ ipVersion: IpVersion.IP_VERSION_6, bytes: 100n }),
+      record({ ipVersion: IpVersion.V6, bytes: 100n }),
       record({ timeReceivedNs: minute(1) + 59_000_000_000n }),
       record({ exporterAddress: parseIpAddress('2001:db8::1') }),
     ]);

@@ -12,3 +12,4 @@ export type * from './kafka/types.ts';
 export * from './health.ts';
 export * from './queries.ts';
 export * from './kafka-config.ts';
+export type * from './service.ts';

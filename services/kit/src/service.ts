@@ -1,0 +1,50 @@
+/**
+ * How a domain package declares what it brings to the platform: its config sections, its
+ * services (collectors, processors), its warehouse migrations and its gateway queries. The
+ * platform CLI composes these into one process (`kansoku up`) or runs one service alone
+ * (`kansoku run <service>`); domains never import each other or the platform.
+ */
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { ConfigSection, LoadedConfig } from './config.ts';
+import type { HealthCheck } from './health.ts';
+import type { KafkaConnectionConfig, KafkaAdmin } from './kafka/types.ts';
+import type { Component } from './lifecycle.ts';
+import type { Nats } from './nats.ts';
+import type { QueryDefinition } from './queries.ts';
+import type { Migration } from './warehouse/migrations.ts';
+import type { Warehouse } from './warehouse/warehouse.ts';
+
+/** Shared infrastructure of one process; each getter creates its component on first use. */
+export interface ServiceRuntime {
+  config: LoadedConfig;
+  log: Logger;
+  metrics: Registry;
+  warehouse(): Warehouse;
+  nats(): Nats;
+  kafka(): KafkaConnectionConfig;
+  kafkaAdmin(): KafkaAdmin;
+  /** Health checks of every dependency used in this process so far. */
+  healthChecks(): HealthCheck[];
+  /** Every query of every domain known to the platform (the gateway serves them all). */
+  queries(): QueryDefinition[];
+  version: string;
+}
+
+export interface ServiceDefinition {
+  /** kebab-case, e.g. flows-processor; `kansoku run <name>`. */
+  name: string;
+  description: string;
+  /** Builds inert components, in start order; nothing may do I/O here. */
+  build(runtime: ServiceRuntime): Component[];
+  /** Printed by `kansoku up`: where the service listens, once started. */
+  endpoints?(): string[];
+}
+
+export interface DomainModule {
+  name: string;
+  sections: ConfigSection[];
+  services: ServiceDefinition[];
+  migrations: Migration[];
+  queries: QueryDefinition[];
+}
