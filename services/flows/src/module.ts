@@ -8,6 +8,8 @@ import { flowsMigrations } from './tables.ts';
 export const flowsProcessorSection = defineSection(
   'flowsProcessor',
   Type.Object({
+    topic: Type.String({ default: FLOW_RECORDS_TOPIC, minLength: 1, description: 'Topic of flow records to consume' }),
+    groupId: Type.String({ default: FLOWS_PROCESSOR_GROUP, minLength: 1, description: 'Kafka consumer group' }),
     maxBatchMessages: Type.Integer({ default: 20_000, minimum: 1, description: 'Records per warehouse insert' }),
     maxBatchDelayMs: Type.Integer({ default: 1000, minimum: 10, description: 'Longest a record waits to be written' }),
   }),
@@ -21,20 +23,20 @@ export const flowsModule: DomainModule = {
   services: [
     {
       name: 'flows-processor',
-      description: `Consumes ${FLOW_RECORDS_TOPIC} and writes the per-minute traffic rollups`,
+      description: 'Consumes flow records and writes the per-minute traffic rollups',
       build(runtime) {
         const log = runtime.log.child({ component: 'flows-processor' });
+        const processorConfig = runtime.config.get(flowsProcessorSection);
         const consumer = createKafkaConsumer(
           runtime.kafka(),
           {
-            groupId: FLOWS_PROCESSOR_GROUP,
-            topics: [FLOW_RECORDS_TOPIC],
+            groupId: processorConfig.groupId,
+            topics: [processorConfig.topic],
             fromBeginning: true,
             maxBytes: runtime.config.get(kafkaSection).consumerMaxBytes,
           },
           { log, metrics: runtime.metrics },
         );
-        const processorConfig = runtime.config.get(flowsProcessorSection);
         return [
           createFlowsProcessor(processorConfig, { consumer, warehouse: runtime.warehouse(), log, metrics: runtime.metrics }),
         ];

@@ -20,6 +20,7 @@ export const FLOW_RECORDS_TOPIC = 'kansoku.flows.records.v1';
 export const FLOWS_PROCESSOR_GROUP = 'kansoku-flows-processor';
 
 export interface FlowsProcessorConfig {
+  groupId: string;
   maxBatchMessages: number;
   maxBatchDelayMs: number;
 }
@@ -60,7 +61,7 @@ export function createFlowsProcessor(
   const sink = createWarehouseSink<FlowRecord>(
     {
       name: 'flows',
-      groupId: FLOWS_PROCESSOR_GROUP,
+      groupId: config.groupId,
       maxBatchMessages: config.maxBatchMessages,
       maxBatchDelayMs: config.maxBatchDelayMs,
       decode: (message: IncomingMessage) => fromBinary(FlowRecordSchema, message.value),
