@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Installs the system packages Kansoku needs on a fresh Debian 12, as root. Idempotent: when everything
+# is already there it installs nothing and does not touch apt at all.
+#
+#   nats-server              the NATS server with JetStream (the local stack starts it)
+#   prometheus-alertmanager  Alertmanager, for the alerting tests
+#   openjdk-17-jre-headless  runs the Kafka broker (Kafka 4.x needs Java 17+)
+#   maven                    fetches the Kafka broker's jars from Maven Central (once; cached in .cache/kafka)
+#
+# Node, pnpm and the npm dependencies (chDB included) are not system packages and are not handled here.
+set -euo pipefail
+
+if [[ $(id -u) -ne 0 ]]; then
+  echo "install-system.sh: run as root (it calls apt-get)" >&2
+  exit 1
+fi
+
+missing=()
+
+# A Debian package counts as present when dpkg says it is installed.
+need_package() {
+  local package=$1
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$package")
+  fi
+}
+
+# Java 17 or newer on PATH (or JAVA_HOME) will do, wherever it came from.
+java_major() {
+  local java=java
+  if [[ -n ${JAVA_HOME:-} && -x $JAVA_HOME/bin/java ]]; then java=$JAVA_HOME/bin/java; fi
+  command -v "$java" >/dev/null 2>&1 || return 1
+  "$java" -version 2>&1 | sed -n 's/.*version "\([0-9][0-9]*\)\(\.\([0-9]*\)\)\{0,1\}.*/\1 \3/p' | head -n 1 |
+    awk '{ print ($1 == 1 ? $2 : $1) }'
+}
+
+need_package nats-server
+need_package prometheus-alertmanager
+
+major=$(java_major || true)
+if [[ -z $major || $major -lt 17 ]]; then
+  missing+=(openjdk-17-jre-headless)
+fi
+if ! command -v mvn >/dev/null 2>&1; then
+  missing+=(maven)
+fi
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-system.sh: all system packages present (nats-server, prometheus-alertmanager, Java ${major}, Maven)"
+  exit 0
+fi
+
+echo "install-system.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}"
+
+# Debian starts packaged daemons on install; the project starts its own (on its own ports and data dirs),
+# so stop and disable the system units where systemd runs, leaving the default ports free.
+if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
+  for unit in nats-server prometheus-alertmanager; do
+    systemctl disable --now "$unit" >/dev/null 2>&1 || true
+  done
+fi
+
+major=$(java_major || true)
+if [[ -z $major || $major -lt 17 ]]; then
+  echo "install-system.sh: Java 17+ still not found after installing openjdk-17-jre-headless" >&2
+  exit 1
+fi
+for program in mvn prometheus-alertmanager; do
+  command -v "$program" >/dev/null 2>&1 || { echo "install-system.sh: $program still missing" >&2; exit 1; }
+done
+[[ -x /usr/sbin/nats-server ]] || command -v nats-server >/dev/null 2>&1 || {
+  echo "install-system.sh: nats-server still missing" >&2
+  exit 1
+}
+echo "install-system.sh: done (Java ${major})"
