@@ -82,9 +82,10 @@ function describeValue(value: unknown): string {
   return typeof value === 'string' ? `'${value}'` : JSON.stringify(value);
 }
 
-function describeSource(source: Source | undefined): string {
-  if (!source || source.kind === 'default') return 'default';
-  return source.kind === 'file' ? `from ${source.path}` : `from ${source.variable}`;
+function describeSource(source: Source | undefined, variable: string): string {
+  if (source?.kind === 'env') return `from ${source.variable}`;
+  const origin = source?.kind === 'file' ? `from ${source.path}` : 'the default';
+  return `${origin}; ${variable} overrides it`;
 }
 
 export function loadConfig(sections: ConfigSection[], options: LoadOptions = {}): LoadedConfig {
@@ -130,7 +131,7 @@ export function loadConfig(sections: ConfigSection[], options: LoadOptions = {})
       const shown = key in merged ? describeValue(merged[key]) : 'nothing';
       throw new ConfigError(
         `${section.name}.${path || '(section)'}`,
-        `${firstError.message}; got ${shown} (${describeSource(sources.get(key))}, env ${envName(section.name, key)})`,
+        `${firstError.message}; got ${shown} (${describeSource(sources.get(key), envName(section.name, key))})`,
       );
     }
     values.set(section.name, converted);
