@@ -16,7 +16,12 @@ import { parseIpAddress } from '@kansoku/contracts/ip-address';
 import { createMetricsRegistry, type KafkaAdmin, type KafkaProducer, silentLogger } from '@kansoku/kit';
 import { createKafkaAdmin, createKafkaProducer } from '@kansoku/kit/kafka/index';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, type PlatformProcess, startPlatformProcess, waitFor } from '../support/platform-process.ts';
+import {
+  freePort,
+  type PlatformProcess,
+  startPlatformProcess,
+  waitFor,
+} from '../support/platform-process.ts';
 
 const TOKEN = `viewer-${randomUUID()}`;
 /** 2026-01-05 00:00 UTC, a Monday: every record falls in the hour after it. */
@@ -58,12 +63,21 @@ function expectedTotals(from: number, count: number): Totals {
   return totals;
 }
 
-async function produceRange(producer: KafkaProducer, topic: string, from: number, count: number, batch = 1000) {
+async function produceRange(
+  producer: KafkaProducer,
+  topic: string,
+  from: number,
+  count: number,
+  batch = 1000,
+) {
   for (let start = from; start < from + count; start += batch) {
     const messages = [];
     for (let i = start; i < Math.min(from + count, start + batch); i++) {
       const record = flowRecord(i);
-      messages.push({ key: topics.flowRecords.key.of(record), value: toBinary(flows.FlowRecordSchema, record) });
+      messages.push({
+        key: topics.flowRecords.key.of(record),
+        value: toBinary(flows.FlowRecordSchema, record),
+      });
     }
     await producer.send(topic, messages);
   }
@@ -128,7 +142,9 @@ describe('flows pipeline end to end', () => {
       );
     };
     const totals = async (): Promise<Totals> => {
-      const res = await fetch(`${base}/api/v1/flows/totals?${RANGE}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const res = await fetch(`${base}/api/v1/flows/totals?${RANGE}`, {
+        headers: { authorization: `Bearer ${TOKEN}` },
+      });
       if (res.status !== 200) throw new Error(`totals: HTTP ${res.status} ${await res.text()}`);
       const body = (await res.json()) as { rows: Totals[] };
       return body.rows[0]!;
@@ -140,10 +156,13 @@ describe('flows pipeline end to end', () => {
     const pipeline = await newPipeline(5000);
     await pipeline.start();
 
-    const health = await (await fetch(`${pipeline.base}/health`)).json();
+    const health = (await (await fetch(`${pipeline.base}/health`)).json()) as {
+      status: string;
+      dependencies: Record<string, { ok: boolean }>;
+    };
     expect(health.status).toBe('ok');
     expect(Object.keys(health.dependencies).sort()).toEqual(['clickhouse', 'kafka', 'nats']);
-    for (const dependency of Object.values(health.dependencies) as { ok: boolean }[]) expect(dependency.ok).toBe(true);
+    for (const dependency of Object.values(health.dependencies)) expect(dependency.ok).toBe(true);
 
     const count = 20_000;
     await produceRange(producer, pipeline.topic, 0, count);
@@ -163,7 +182,8 @@ describe('flows pipeline end to end', () => {
       headers: { authorization: `Bearer ${TOKEN}` },
     });
     const byVersion = (await res.json()) as { rows: { ip_version: string; flows: number }[] };
-    const flowsOf = (v: string) => byVersion.rows.filter((r) => r.ip_version === v).reduce((n, r) => n + r.flows, 0);
+    const flowsOf = (v: string) =>
+      byVersion.rows.filter((r) => r.ip_version === v).reduce((n, r) => n + r.flows, 0);
     expect(flowsOf('IPv6')).toBe(count / 25);
     expect(flowsOf('IPv4')).toBe(count - count / 25);
 

@@ -66,5 +66,7 @@ export async function waitFor<T>(
     }
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 250));
   }
-  throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${last})` : ''}\n${options.context?.() ?? ''}`);
+  throw new Error(
+    `timed out waiting for ${what}${last ? ` (last error: ${last})` : ''}\n${options.context?.() ?? ''}`,
+  );
 }

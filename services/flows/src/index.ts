@@ -1,4 +1,4 @@
+export * from './module.ts';
 export * from './processor.ts';
 export * from './queries.ts';
 export * from './tables.ts';
-export * from './module.ts';

@@ -8,10 +8,26 @@ import { flowsMigrations } from './tables.ts';
 export const flowsProcessorSection = defineSection(
   'flowsProcessor',
   Type.Object({
-    topic: Type.String({ default: FLOW_RECORDS_TOPIC, minLength: 1, description: 'Topic of flow records to consume' }),
-    groupId: Type.String({ default: FLOWS_PROCESSOR_GROUP, minLength: 1, description: 'Kafka consumer group' }),
-    maxBatchMessages: Type.Integer({ default: 20_000, minimum: 1, description: 'Records per warehouse insert' }),
-    maxBatchDelayMs: Type.Integer({ default: 1000, minimum: 10, description: 'Longest a record waits to be written' }),
+    topic: Type.String({
+      default: FLOW_RECORDS_TOPIC,
+      minLength: 1,
+      description: 'Topic of flow records to consume',
+    }),
+    groupId: Type.String({
+      default: FLOWS_PROCESSOR_GROUP,
+      minLength: 1,
+      description: 'Kafka consumer group',
+    }),
+    maxBatchMessages: Type.Integer({
+      default: 20_000,
+      minimum: 1,
+      description: 'Records per warehouse insert',
+    }),
+    maxBatchDelayMs: Type.Integer({
+      default: 1000,
+      minimum: 10,
+      description: 'Longest a record waits to be written',
+    }),
   }),
 );
 
@@ -38,7 +54,12 @@ export const flowsModule: DomainModule = {
           { log, metrics: runtime.metrics },
         );
         return [
-          createFlowsProcessor(processorConfig, { consumer, warehouse: runtime.warehouse(), log, metrics: runtime.metrics }),
+          createFlowsProcessor(processorConfig, {
+            consumer,
+            warehouse: runtime.warehouse(),
+            log,
+            metrics: runtime.metrics,
+          }),
         ];
       },
     },

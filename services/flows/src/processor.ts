@@ -3,8 +3,12 @@
  * exactly once (kit's warehouse sink and ingest ledger).
  */
 import { fromBinary } from '@bufbuild/protobuf';
+import {
+  type FlowRecord,
+  FlowRecordSchema,
+  IpVersion,
+} from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import { formatIpAddress } from '@kansoku/contracts/ip-address';
-import { type FlowRecord, FlowRecordSchema, IpVersion } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import {
   type Component,
   createWarehouseSink,
@@ -33,7 +37,19 @@ export function ipVersionNumber(version: IpVersion): 4 | 6 | 0 {
 
 /** Sums records per (minute, exporter, IP version, protocol, application), in a stable order. */
 export function rollupPerMinute(records: readonly FlowRecord[]): SinkRows {
-  const cells = new Map<string, { minute: number; exporter: string; ip_version: number; protocol: number; application: string; bytes: bigint; packets: bigint; flows: number }>();
+  const cells = new Map<
+    string,
+    {
+      minute: number;
+      exporter: string;
+      ip_version: number;
+      protocol: number;
+      application: string;
+      bytes: bigint;
+      packets: bigint;
+      flows: number;
+    }
+  >();
   for (const r of records) {
     const minute = Number(r.timeReceivedNs / 60_000_000_000n) * 60;
     const exporter = r.exporterAddress.length > 0 ? formatIpAddress(r.exporterAddress) : '';
@@ -41,7 +57,16 @@ export function rollupPerMinute(records: readonly FlowRecord[]): SinkRows {
     const key = `${minute}|${exporter}|${ipVersion}|${r.protocol}|${r.applicationName}`;
     let cell = cells.get(key);
     if (!cell) {
-      cell = { minute, exporter, ip_version: ipVersion, protocol: r.protocol, application: r.applicationName, bytes: 0n, packets: 0n, flows: 0 };
+      cell = {
+        minute,
+        exporter,
+        ip_version: ipVersion,
+        protocol: r.protocol,
+        application: r.applicationName,
+        bytes: 0n,
+        packets: 0n,
+        flows: 0,
+      };
       cells.set(key, cell);
     }
     cell.bytes += r.bytes;

@@ -3,7 +3,11 @@ import { Type } from '@sinclair/typebox';
 
 const FilterParams = {
   exporter: Type.Optional(
-    Type.String({ maxLength: 64, pattern: '^[0-9A-Fa-f:.]*$', description: 'Exporter address; all when absent' }),
+    Type.String({
+      maxLength: 64,
+      pattern: '^[0-9A-Fa-f:.]*$',
+      description: 'Exporter address; all when absent',
+    }),
   ),
 };
 
@@ -16,7 +20,13 @@ export const trafficByIpVersion = defineQuery({
   params: Type.Object({ ...TimeRangeParams, ...FilterParams }),
   validate: validateTimeRange,
   async run(p, { warehouse }) {
-    const rows = await warehouse.query<{ time: string; ip_version: string; bytes: string; packets: string; flows: string }>(
+    const rows = await warehouse.query<{
+      time: string;
+      ip_version: string;
+      bytes: string;
+      packets: string;
+      flows: string;
+    }>(
       `SELECT toUnixTimestamp(toStartOfInterval(minute, toIntervalSecond({step:UInt32}))) * 1000 AS time,
               multiIf(ip_version = 6, 'IPv6', ip_version = 4, 'IPv4', 'unknown') AS ip_version,
               sum(bytes) AS bytes, sum(packets) AS packets, sum(flows) AS flows
@@ -67,7 +77,13 @@ export const trafficTotals = defineQuery({
         { name: 'bytes', type: 'number', unit: 'bytes' },
         { name: 'packets', type: 'number' },
       ],
-      rows: [{ flows: Number(row?.flows ?? 0), bytes: Number(row?.bytes ?? 0), packets: Number(row?.packets ?? 0) }],
+      rows: [
+        {
+          flows: Number(row?.flows ?? 0),
+          bytes: Number(row?.bytes ?? 0),
+          packets: Number(row?.packets ?? 0),
+        },
+      ],
     };
   },
 });

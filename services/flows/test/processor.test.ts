@@ -1,6 +1,6 @@
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
-import { parseIpAddress } from '@kansoku/contracts/ip-address';
 import { FlowRecordSchema, IpVersion } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
+import { parseIpAddress } from '@kansoku/contracts/ip-address';
 import { describe, expect, it } from 'vitest';
 import { rollupPerMinute } from '../src/processor.ts';
 
@@ -31,15 +31,55 @@ describe('flows per-minute rollup', () => {
     expect(out.table).toBe('{{db}}.flows_traffic_1m');
     const m0 = 1_700_000_040;
     expect(out.rows).toEqual([
-      { minute: m0, exporter: '192.0.2.1', ip_version: 4, protocol: 6, application: 'HTTPS', bytes: '2000', packets: '3', flows: 2 },
-      { minute: m0, exporter: '192.0.2.1', ip_version: 6, protocol: 6, application: 'HTTPS', bytes: '100', packets: '1', flows: 1 },
-      { minute: m0, exporter: '2001:db8::1', ip_version: 4, protocol: 6, application: 'HTTPS', bytes: '1500', packets: '1', flows: 1 },
-      { minute: m0 + 60, exporter: '192.0.2.1', ip_version: 4, protocol: 6, application: 'HTTPS', bytes: '1500', packets: '1', flows: 1 },
+      {
+        minute: m0,
+        exporter: '192.0.2.1',
+        ip_version: 4,
+        protocol: 6,
+        application: 'HTTPS',
+        bytes: '2000',
+        packets: '3',
+        flows: 2,
+      },
+      {
+        minute: m0,
+        exporter: '192.0.2.1',
+        ip_version: 6,
+        protocol: 6,
+        application: 'HTTPS',
+        bytes: '100',
+        packets: '1',
+        flows: 1,
+      },
+      {
+        minute: m0,
+        exporter: '2001:db8::1',
+        ip_version: 4,
+        protocol: 6,
+        application: 'HTTPS',
+        bytes: '1500',
+        packets: '1',
+        flows: 1,
+      },
+      {
+        minute: m0 + 60,
+        exporter: '192.0.2.1',
+        ip_version: 4,
+        protocol: 6,
+        application: 'HTTPS',
+        bytes: '1500',
+        packets: '1',
+        flows: 1,
+      },
     ]);
   });
 
   it('gives the same rows for the same records in any order (replays must match)', () => {
-    const records = [record({}), record({ protocol: 17, applicationName: 'QUIC' }), record({ timeReceivedNs: minute(3) })];
+    const records = [
+      record({}),
+      record({ protocol: 17, applicationName: 'QUIC' }),
+      record({ timeReceivedNs: minute(3) }),
+    ];
     expect(rollupPerMinute(records)).toEqual(rollupPerMinute([...records].reverse()));
   });
 });

@@ -93,7 +93,10 @@ export async function gatewayApp(app: FastifyInstance, options: GatewayAppOption
       schema: {
         summary: 'Ready to serve queries: every dependency answers',
         tags: ['operations'],
-        response: { 200: Type.Object({ ready: Type.Boolean() }), 503: Type.Object({ ready: Type.Boolean() }) },
+        response: {
+          200: Type.Object({ ready: Type.Boolean() }),
+          503: Type.Object({ ready: Type.Boolean() }),
+        },
       },
     },
     async (_request, reply) => {
@@ -117,7 +120,12 @@ export async function gatewayApp(app: FastifyInstance, options: GatewayAppOption
         security: [{ bearer: [] }],
         response: {
           200: Type.Array(
-            Type.Object({ domain: Type.String(), name: Type.String(), path: Type.String(), summary: Type.String() }),
+            Type.Object({
+              domain: Type.String(),
+              name: Type.String(),
+              path: Type.String(),
+              summary: Type.String(),
+            }),
           ),
           ...errorResponses,
         },

@@ -29,10 +29,16 @@ export function createAuthenticator(config: Pick<GatewayConfig, 'tokens' | 'anon
       let role: Role | undefined;
       if (header === undefined) {
         if (config.anonymousRole !== 'none') role = config.anonymousRole;
-        else throw new HttpError(401, 'unauthorized', 'missing bearer token: send Authorization: Bearer <token>');
+        else
+          throw new HttpError(
+            401,
+            'unauthorized',
+            'missing bearer token: send Authorization: Bearer <token>',
+          );
       } else {
         const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-        if (!match?.[1]) throw new HttpError(401, 'unauthorized', 'Authorization header must be "Bearer <token>"');
+        if (!match?.[1])
+          throw new HttpError(401, 'unauthorized', 'Authorization header must be "Bearer <token>"');
         const presented = digest(match[1]);
         role = known.find((k) => timingSafeEqual(k.digest, presented))?.role;
         if (!role) throw new HttpError(401, 'unauthorized', 'unknown bearer token');

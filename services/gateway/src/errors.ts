@@ -1,6 +1,6 @@
 import { KansokuError } from '@kansoku/kit';
-import type { FastifyError, FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
+import type { FastifyError, FastifyInstance } from 'fastify';
 
 /** An error that maps to an HTTP status; its message is written for the caller. */
 export class HttpError extends KansokuError {
@@ -48,13 +48,21 @@ export function installErrorHandler(app: FastifyInstance): void {
         ...(parameter ? { parameter } : {}),
       });
     }
-    if (typeof fastifyError.statusCode === 'number' && fastifyError.statusCode >= 400 && fastifyError.statusCode < 500) {
-      return reply.status(fastifyError.statusCode).send({ error: 'bad_request', message: fastifyError.message });
+    if (
+      typeof fastifyError.statusCode === 'number' &&
+      fastifyError.statusCode >= 400 &&
+      fastifyError.statusCode < 500
+    ) {
+      return reply
+        .status(fastifyError.statusCode)
+        .send({ error: 'bad_request', message: fastifyError.message });
     }
     request.log.error({ err: error }, 'request failed');
     return reply.status(500).send({ error: 'internal', message: 'internal error; see the gateway log' });
   });
   app.setNotFoundHandler((request, reply) =>
-    reply.status(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
+    reply
+      .status(404)
+      .send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 }

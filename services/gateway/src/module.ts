@@ -27,7 +27,9 @@ export function gatewayModule(): DomainModule {
         },
         endpoints() {
           const url = gateway?.url();
-          return url ? [`gateway  ${url}  (OpenAPI ${url}/docs, metrics ${url}/metrics, health ${url}/health)`] : [];
+          return url
+            ? [`gateway  ${url}  (OpenAPI ${url}/docs, metrics ${url}/metrics, health ${url}/health)`]
+            : [];
         },
       },
     ],

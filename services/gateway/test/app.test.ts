@@ -53,13 +53,25 @@ describe('gateway app', () => {
     dir = mkdtempSync(join(tmpdir(), 'kansoku-gw-'));
     const metrics = createMetricsRegistry();
     warehouse = createWarehouse(
-      { url: '', path: dir, database: 'kansoku', username: 'default', password: '', requestTimeoutMs: 60_000 },
+      {
+        url: '',
+        path: dir,
+        database: 'kansoku',
+        username: 'default',
+        password: '',
+        requestTimeoutMs: 60_000,
+      },
       { log: silentLogger(), metrics },
     );
     await warehouse.start();
     app = Fastify();
     await app.register(gatewayApp, {
-      config: { host: '127.0.0.1', port: 0, tokens: [`viewer:${VIEWER}`, `admin:${ADMIN}`], anonymousRole: 'none' },
+      config: {
+        host: '127.0.0.1',
+        port: 0,
+        tokens: [`viewer:${VIEWER}`, `admin:${ADMIN}`],
+        anonymousRole: 'none',
+      },
       metrics,
       warehouse,
       version: 'test',

@@ -5,7 +5,7 @@
  * Validation happens once at boot and names the bad key and where its value came from.
  */
 import { readFileSync } from 'node:fs';
-import { Kind, type TObject, type TSchema, type Static } from '@sinclair/typebox';
+import { Kind, type Static, type TObject, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { parse as parseYaml, stringify as stringifyYaml } from 'yaml';
 import { ConfigError, errorMessage } from './errors.ts';
@@ -18,7 +18,11 @@ export interface ConfigSection<S extends TObject = TObject> {
   secretKeys?: string[];
 }
 
-export function defineSection<S extends TObject>(name: string, schema: S, secretKeys?: string[]): ConfigSection<S> {
+export function defineSection<S extends TObject>(
+  name: string,
+  schema: S,
+  secretKeys?: string[],
+): ConfigSection<S> {
   return secretKeys ? { name, schema, secretKeys } : { name, schema };
 }
 
@@ -40,7 +44,11 @@ export interface LoadedConfig {
 
 /** `gatewayPort` → `GATEWAY_PORT`; `maxBatchMessages` → `MAX_BATCH_MESSAGES`. */
 export function envName(section: string, key: string): string {
-  const snake = (s: string) => s.replace(/([a-z0-9])([A-Z])/g, '$1_$2').replace(/[-.]/g, '_').toUpperCase();
+  const snake = (s: string) =>
+    s
+      .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+      .replace(/[-.]/g, '_')
+      .toUpperCase();
   return `KANSOKU_${snake(section)}_${snake(key)}`;
 }
 
@@ -67,7 +75,11 @@ function readFile(path: string): Record<string, unknown> {
 /** Environment values are strings; arrays are comma-separated, objects are JSON. */
 function parseEnvValue(schema: TSchema, raw: string): unknown {
   const kind = schema[Kind];
-  if (kind === 'Array') return raw.split(',').map((part) => part.trim()).filter((part) => part.length > 0);
+  if (kind === 'Array')
+    return raw
+      .split(',')
+      .map((part) => part.trim())
+      .filter((part) => part.length > 0);
   if (kind === 'Object' || kind === 'Record') {
     try {
       return JSON.parse(raw);
@@ -94,7 +106,10 @@ export function loadConfig(sections: ConfigSection[], options: LoadOptions = {})
   const known = new Set(sections.map((s) => s.name));
   for (const name of Object.keys(file)) {
     if (!known.has(name)) {
-      throw new ConfigError(name, `unknown section in ${options.file} (known: ${[...known].sort().join(', ')})`);
+      throw new ConfigError(
+        name,
+        `unknown section in ${options.file} (known: ${[...known].sort().join(', ')})`,
+      );
     }
   }
 
@@ -102,7 +117,10 @@ export function loadConfig(sections: ConfigSection[], options: LoadOptions = {})
   for (const section of sections) {
     const sources = new Map<string, Source>();
     const fromFile = file[section.name];
-    if (fromFile !== undefined && (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile))) {
+    if (
+      fromFile !== undefined &&
+      (typeof fromFile !== 'object' || fromFile === null || Array.isArray(fromFile))
+    ) {
       throw new ConfigError(section.name, `must be a mapping in ${options.file}`);
     }
     const merged: Record<string, unknown> = {};
@@ -114,7 +132,9 @@ export function loadConfig(sections: ConfigSection[], options: LoadOptions = {})
       merged[key] = value;
       sources.set(key, { kind: 'file', path: options.file ?? '' });
     }
-    for (const [key, propertySchema] of Object.entries(section.schema.properties as Record<string, TSchema>)) {
+    for (const [key, propertySchema] of Object.entries(
+      section.schema.properties as Record<string, TSchema>,
+    )) {
       const variable = envName(section.name, key);
       const raw = env[variable];
       if (raw !== undefined) {
@@ -148,7 +168,11 @@ export function loadConfig(sections: ConfigSection[], options: LoadOptions = {})
       for (const section of sections) {
         const value = { ...values.get(section.name) };
         for (const key of section.secretKeys ?? []) {
-          if (value[key] !== undefined && value[key] !== '' && !(Array.isArray(value[key]) && value[key].length === 0)) {
+          if (
+            value[key] !== undefined &&
+            value[key] !== '' &&
+            !(Array.isArray(value[key]) && value[key].length === 0)
+          ) {
             value[key] = '<redacted>';
           }
         }

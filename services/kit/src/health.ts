@@ -12,7 +12,10 @@ export interface HealthReport {
   latencyMs: number;
 }
 
-export async function runHealthChecks(checks: readonly HealthCheck[], timeoutMs = 3000): Promise<HealthReport[]> {
+export async function runHealthChecks(
+  checks: readonly HealthCheck[],
+  timeoutMs = 3000,
+): Promise<HealthReport[]> {
   return Promise.all(
     checks.map(async (c) => {
       const started = performance.now();

@@ -31,7 +31,9 @@ export function createLifecycle(
   async function stopAll(): Promise<void> {
     while (started.length > 0) {
       const component = started.pop()!;
-      const timer = new Promise<'timeout'>((resolve) => setTimeout(resolve, stopTimeoutMs, 'timeout').unref());
+      const timer = new Promise<'timeout'>((resolve) =>
+        setTimeout(resolve, stopTimeoutMs, 'timeout').unref(),
+      );
       try {
         const outcome = await Promise.race([component.stop().then(() => 'stopped' as const), timer]);
         if (outcome === 'timeout') deps.log.warn({ component: component.name }, 'stop timed out; moving on');

@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 import { defineSection, type SectionValue } from './config.ts';
 
 export type { Logger };

@@ -15,7 +15,10 @@ export function createMetricsRegistry(options: { processMetrics?: boolean } = {}
  * A bare `/metrics` endpoint for services without an HTTP server of their own (collectors and
  * processors run alone with `kansoku run <service>`). The gateway serves its registry itself.
  */
-export function createMetricsServer(config: { host: string; port: number }, deps: { metrics: Registry }): Component & {
+export function createMetricsServer(
+  config: { host: string; port: number },
+  deps: { metrics: Registry },
+): Component & {
   port(): number;
 } {
   let server: Server | undefined;

@@ -2,7 +2,7 @@
  * NATS for alerts, threat sharing between controllers and live tails; JetStream for what must
  * survive a subscriber's absence. `stop()` drains: in-flight publishes and handlers finish first.
  */
-import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { type JetStreamClient, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Type } from '@sinclair/typebox';
 import type { Logger } from 'pino';
@@ -51,15 +51,20 @@ export function createNats(config: NatsConfig, deps: { log: Logger }): Nats {
           ...(config.token ? { token: config.token } : {}),
         });
       } catch (error) {
-        throw new KansokuError('KANSOKU_NATS_UNREACHABLE', `cannot connect to NATS at ${config.servers.join(',')}`, {
-          cause: error,
-        });
+        throw new KansokuError(
+          'KANSOKU_NATS_UNREACHABLE',
+          `cannot connect to NATS at ${config.servers.join(',')}`,
+          {
+            cause: error,
+          },
+        );
       }
       deps.log.info({ server: nc.getServer() }, 'NATS connected');
       const current = nc;
       (async () => {
         for await (const status of current.status()) {
-          if (status.type === 'disconnect' || status.type === 'reconnect') deps.log.warn({ status: status.type }, 'NATS');
+          if (status.type === 'disconnect' || status.type === 'reconnect')
+            deps.log.warn({ status: status.type }, 'NATS');
         }
       })().catch(() => undefined);
     },

@@ -56,7 +56,12 @@ export class QueryParameterError extends Error {
 export const TimeRangeParams = {
   from: Type.Integer({ minimum: 0, description: 'Start of the range, ms since the epoch (inclusive)' }),
   to: Type.Integer({ minimum: 0, description: 'End of the range, ms since the epoch (exclusive)' }),
-  step: Type.Integer({ minimum: 60, maximum: 86_400 * 7, default: 60, description: 'Bucket size in seconds' }),
+  step: Type.Integer({
+    minimum: 60,
+    maximum: 86_400 * 7,
+    default: 60,
+    description: 'Bucket size in seconds',
+  }),
 } satisfies Record<string, TSchema>;
 
 export const MAX_POINTS = 11_000;

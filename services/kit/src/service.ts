@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ConfigSection, LoadedConfig } from './config.ts';
 import type { HealthCheck } from './health.ts';
-import type { KafkaConnectionConfig, KafkaAdmin } from './kafka/types.ts';
+import type { KafkaAdmin, KafkaConnectionConfig } from './kafka/types.ts';
 import type { Component } from './lifecycle.ts';
 import type { Nats } from './nats.ts';
 import type { QueryDefinition } from './queries.ts';

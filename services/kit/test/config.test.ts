@@ -17,7 +17,10 @@ const gateway = defineSection(
 );
 const kafka = defineSection(
   'kafka',
-  Type.Object({ brokers: Type.Array(Type.String(), { default: ['127.0.0.1:9092'] }), maxBatchMessages: Type.Integer({ default: 1000 }) }),
+  Type.Object({
+    brokers: Type.Array(Type.String(), { default: ['127.0.0.1:9092'] }),
+    maxBatchMessages: Type.Integer({ default: 1000 }),
+  }),
 );
 
 function yamlFile(text: string): string {
@@ -58,8 +61,12 @@ describe('config', () => {
 
   it('refuses out-of-range values and unknown keys in the file', () => {
     expect(() => loadConfig([gateway], { env: { KANSOKU_GATEWAY_PORT: '70000' } })).toThrow(/gateway\.port/);
-    expect(() => loadConfig([gateway], { file: yamlFile('gateway:\n  prot: 1\n') })).toThrow(/gateway\.prot: unknown key/);
-    expect(() => loadConfig([gateway], { file: yamlFile('gatway:\n  port: 1\n') })).toThrow(/gatway: unknown section/);
+    expect(() => loadConfig([gateway], { file: yamlFile('gateway:\n  prot: 1\n') })).toThrow(
+      /gateway\.prot: unknown key/,
+    );
+    expect(() => loadConfig([gateway], { file: yamlFile('gatway:\n  port: 1\n') })).toThrow(
+      /gatway: unknown section/,
+    );
     expect(() => loadConfig([gateway], { file: yamlFile('gateway: [1\n') })).toThrow(/not valid YAML/);
   });
 

@@ -16,7 +16,14 @@ describe('embedded warehouse (chDB)', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'kansoku-wh-'));
     warehouse = createWarehouse(
-      { url: '', path: dir, database: 'kansoku_test', username: 'default', password: '', requestTimeoutMs: 60_000 },
+      {
+        url: '',
+        path: dir,
+        database: 'kansoku_test',
+        username: 'default',
+        password: '',
+        requestTimeoutMs: 60_000,
+      },
       { log, metrics: createMetricsRegistry({ processMetrics: false }) },
     );
     await warehouse.start();
@@ -44,15 +51,22 @@ describe('embedded warehouse (chDB)', () => {
       alreadyApplied: [],
     });
     expect((await migrate(warehouse, migrations, { log })).applied).toEqual([]);
-    const edited = [{ ...migrations[1]!, statements: ['CREATE TABLE IF NOT EXISTS {{db}}.t2 (n UInt8) ENGINE = Log'] }];
-    await expect(migrate(warehouse, edited, { log })).rejects.toThrow(/test\/0001_table was applied with checksum/);
+    const edited = [
+      { ...migrations[1]!, statements: ['CREATE TABLE IF NOT EXISTS {{db}}.t2 (n UInt8) ENGINE = Log'] },
+    ];
+    await expect(migrate(warehouse, edited, { log })).rejects.toThrow(
+      /test\/0001_table was applied with checksum/,
+    );
   });
 
   it('binds parameters instead of splicing them into SQL', async () => {
     await warehouse.insert('{{db}}.t', [{ n: 1 }, { n: 2 }, { n: 3 }]);
-    const rows = await warehouse.query<{ c: string }>('SELECT count() AS c FROM {{db}}.t WHERE n >= {min:UInt32}', {
-      min: 2,
-    });
+    const rows = await warehouse.query<{ c: string }>(
+      'SELECT count() AS c FROM {{db}}.t WHERE n >= {min:UInt32}',
+      {
+        min: 2,
+      },
+    );
     expect(Number(rows[0]?.c)).toBe(2);
     await expect(
       warehouse.query('SELECT count() FROM {{db}}.t WHERE n >= {min:UInt32}', { min: '1 OR 1=1' }),
@@ -70,7 +84,9 @@ describe('embedded warehouse (chDB)', () => {
     await warehouse.insert('{{db}}.d', rows, { dedupToken: 'g:t:0:0-9' });
     await warehouse.insert('{{db}}.d', rows, { dedupToken: 'g:t:0:0-9' });
     await warehouse.insert('{{db}}.d', rows, { dedupToken: 'g:t:0:10-19' });
-    const sums = await warehouse.query<{ k: string; v: string }>('SELECT k, sum(v) AS v FROM {{db}}.d GROUP BY k ORDER BY k');
+    const sums = await warehouse.query<{ k: string; v: string }>(
+      'SELECT k, sum(v) AS v FROM {{db}}.d GROUP BY k ORDER BY k',
+    );
     expect(sums.map((r) => [r.k, Number(r.v)])).toEqual([
       ['a', 10],
       ['b', 14],

@@ -84,10 +84,14 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`kansoku: configuration error: ${error.message}\n`);
       process.exitCode = 2;
     } else if (error instanceof KansokuError || (error instanceof Error && 'code' in error)) {
-      process.stderr.write(`kansoku: ${errorMessage(error)}${'code' in (error as object) ? ` [${(error as { code: string }).code}]` : ''}\n`);
+      process.stderr.write(
+        `kansoku: ${errorMessage(error)}${'code' in (error as object) ? ` [${(error as { code: string }).code}]` : ''}\n`,
+      );
       process.exitCode = 1;
     } else {
-      process.stderr.write(`kansoku: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+      process.stderr.write(
+        `kansoku: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
       process.exitCode = 1;
     }
   },

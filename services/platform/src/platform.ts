@@ -6,12 +6,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Type } from '@sinclair/typebox';
 import {
-  clickhouseSection,
   type Component,
-  type ConfigSection,
   ConfigError,
+  type ConfigSection,
+  clickhouseSection,
   createLifecycle,
   createLogger,
   createMetricsRegistry,
@@ -25,21 +24,33 @@ import {
   natsSection,
   type ServiceDefinition,
 } from '@kansoku/kit';
-import { kafkaTopicSpecs } from './topics.ts';
+import { Type } from '@sinclair/typebox';
 import { platformModules } from './modules.ts';
 import { createRuntime, type PlatformRuntime } from './runtime.ts';
 import { findRepoRoot } from './stack/config.ts';
 import { consoleStackLog, startStack } from './stack/index.ts';
+import { kafkaTopicSpecs } from './topics.ts';
 
 export const metricsServerSection = defineSection(
   'metrics',
   Type.Object({
     host: Type.String({ default: '127.0.0.1' }),
-    port: Type.Integer({ default: 9464, minimum: 0, maximum: 65535, description: '/metrics when no gateway runs' }),
+    port: Type.Integer({
+      default: 9464,
+      minimum: 0,
+      maximum: 65535,
+      description: '/metrics when no gateway runs',
+    }),
   }),
 );
 
-const SHARED_SECTIONS: ConfigSection[] = [logSection, kafkaSection, clickhouseSection, natsSection, metricsServerSection];
+const SHARED_SECTIONS: ConfigSection[] = [
+  logSection,
+  kafkaSection,
+  clickhouseSection,
+  natsSection,
+  metricsServerSection,
+];
 
 export interface PlatformOptions {
   mode: 'up' | 'run' | 'migrate';
@@ -63,7 +74,10 @@ function chooseServices(mode: PlatformOptions['mode'], names: string[] | undefin
   return (names ?? []).map((name) => {
     const found = all.find((s) => s.name === name);
     if (!found) {
-      throw new ConfigError('service', `unknown service '${name}' (known: ${all.map((s) => s.name).join(', ')})`);
+      throw new ConfigError(
+        'service',
+        `unknown service '${name}' (known: ${all.map((s) => s.name).join(', ')})`,
+      );
     }
     return found;
   });
@@ -106,7 +120,9 @@ export async function runPlatform(options: PlatformOptions): Promise<number> {
   const runtime = createRuntime(config, modules, { log, metrics });
   const serviceComponents = services.flatMap((s) => s.build(runtime));
   const needsMetricsServer = options.mode === 'run' && !services.some((s) => s.name === 'gateway');
-  const metricsServer = needsMetricsServer ? createMetricsServer(config.get(metricsServerSection), { metrics }) : undefined;
+  const metricsServer = needsMetricsServer
+    ? createMetricsServer(config.get(metricsServerSection), { metrics })
+    : undefined;
 
   if (options.check) {
     const names = options.mode === 'migrate' ? 'migrate' : services.map((s) => s.name).join(', ');
@@ -121,13 +137,20 @@ export async function runPlatform(options: PlatformOptions): Promise<number> {
   }
 
   // Idempotent, so every mode does it: a service started alone finds its topics and tables.
-  await prepare(runtime, modules.flatMap((m) => m.migrations));
+  await prepare(
+    runtime,
+    modules.flatMap((m) => m.migrations),
+  );
   if (options.mode === 'migrate') {
     process.stdout.write('topics and tables are up to date\n');
     return 0;
   }
 
-  const components: Component[] = [...runtime.infrastructure(), ...(metricsServer ? [metricsServer] : []), ...serviceComponents];
+  const components: Component[] = [
+    ...runtime.infrastructure(),
+    ...(metricsServer ? [metricsServer] : []),
+    ...serviceComponents,
+  ];
   const lifecycle = createLifecycle(components, { log });
   await lifecycle.start();
   printWhereThingsAre(runtime, services, metricsServer, adminTokenFile);
@@ -166,7 +189,9 @@ function printWhereThingsAre(
     '',
     `Kansoku ${runtime.version} is running: ${services.map((s) => s.name).join(', ')}`,
     ...services.flatMap((s) => s.endpoints?.() ?? []).map((l) => `  ${l}`),
-    ...(metricsServer ? [`  metrics  http://${runtime.config.get(metricsServerSection).host}:${metricsServer.port()}/metrics`] : []),
+    ...(metricsServer
+      ? [`  metrics  http://${runtime.config.get(metricsServerSection).host}:${metricsServer.port()}/metrics`]
+      : []),
     `  kafka    ${runtime.kafka().brokers.join(',')}`,
     `  nats     ${runtime.config.get(natsSection).servers.join(',')}`,
     `  clickhouse ${clickhouse.url || `embedded chDB in ${clickhouse.path}`} (database ${clickhouse.database})`,

@@ -4,9 +4,10 @@
  * connection, one Kafka admin. Infrastructure starts before services and stops after them.
  */
 import { createRequire } from 'node:module';
+import type { KafkaAdmin } from '@kansoku/kit';
 import {
-  clickhouseSection,
   type Component,
+  clickhouseSection,
   createNats,
   createWarehouse,
   type DomainModule,
@@ -21,9 +22,9 @@ import {
   type Warehouse,
 } from '@kansoku/kit';
 import { createKafkaAdmin } from '@kansoku/kit/kafka/index';
-import type { KafkaAdmin } from '@kansoku/kit';
 
-export const VERSION: string = (createRequire(import.meta.url)('../package.json') as { version?: string }).version ?? '0.1.0';
+export const VERSION: string =
+  (createRequire(import.meta.url)('../package.json') as { version?: string }).version ?? '0.1.0';
 
 export interface PlatformRuntime extends ServiceRuntime {
   /** Infrastructure components created so far, in start order. */

@@ -3,5 +3,9 @@ import type { TopicSpec } from '@kansoku/kit';
 
 /** Every topic of the contracts registry, as the Kafka admin creates it. */
 export function kafkaTopicSpecs(): TopicSpec[] {
-  return allTopics.map((t) => ({ name: t.name, partitions: t.defaultPartitions, retentionMs: t.retentionMs }));
+  return allTopics.map((t) => ({
+    name: t.name,
+    partitions: t.defaultPartitions,
+    retentionMs: t.retentionMs,
+  }));
 }

@@ -10,7 +10,7 @@ import { Counter, Histogram, type Registry } from 'prom-client';
 import { errorMessage, KansokuError } from '../errors.ts';
 import type { IncomingBatch, IncomingMessage, KafkaConsumer } from '../kafka/types.ts';
 import type { Component } from '../lifecycle.ts';
-import { latestIntent, type LedgerIntent, ledgerToken, writeIntent } from '../warehouse/ingest-ledger.ts';
+import { type LedgerIntent, latestIntent, ledgerToken, writeIntent } from '../warehouse/ingest-ledger.ts';
 import type { Warehouse } from '../warehouse/warehouse.ts';
 
 export interface SinkRows {
@@ -121,7 +121,10 @@ export function createWarehouseSink<T>(options: WarehouseSinkOptions<T>, deps: W
       } catch (error) {
         retries.inc(labels);
         const delay = Math.min(10_000, 200 * 2 ** attempt);
-        log.warn({ sink: options.name, what, attempt, delay, err: errorMessage(error) }, 'warehouse write failed; retrying');
+        log.warn(
+          { sink: options.name, what, attempt, delay, err: errorMessage(error) },
+          'warehouse write failed; retrying',
+        );
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
@@ -144,7 +147,10 @@ export function createWarehouseSink<T>(options: WarehouseSinkOptions<T>, deps: W
         items.push(options.decode(message));
       } catch (error) {
         malformed++;
-        log.debug({ sink: options.name, offset: message.offset.toString(), err: errorMessage(error) }, 'malformed');
+        log.debug(
+          { sink: options.name, offset: message.offset.toString(), err: errorMessage(error) },
+          'malformed',
+        );
       }
     }
     const outputs = options.aggregate(items);
@@ -152,7 +158,9 @@ export function createWarehouseSink<T>(options: WarehouseSinkOptions<T>, deps: W
       await withRetry('ledger', () => writeIntent(warehouse, options.groupId, s.topic, s.partition, intent));
     }
     for (const output of outputs) {
-      await withRetry(output.table, () => warehouse.insert(output.table, output.rows, { dedupToken: intent.token }));
+      await withRetry(output.table, () =>
+        warehouse.insert(output.table, output.rows, { dedupToken: intent.token }),
+      );
     }
     await consumer.commit(s.topic, s.partition, intent.last + 1n);
     messagesIn.inc({ ...labels, outcome: 'written' }, items.length);
@@ -173,7 +181,10 @@ export function createWarehouseSink<T>(options: WarehouseSinkOptions<T>, deps: W
       s.bufferedSince = Date.now();
       await flush(s, range, replay);
       s.replay = undefined;
-      log.info({ sink: options.name, topic: s.topic, partition: s.partition, token: replay.token }, 'replayed range');
+      log.info(
+        { sink: options.name, topic: s.topic, partition: s.partition, token: replay.token },
+        'replayed range',
+      );
     }
     const due =
       s.buffer.length >= options.maxBatchMessages ||
@@ -195,7 +206,13 @@ export function createWarehouseSink<T>(options: WarehouseSinkOptions<T>, deps: W
           if (intent.first === firstOffset) s.replay = intent;
           else {
             log.warn(
-              { sink: options.name, topic: s.topic, partition: s.partition, intent: intent.token, firstOffset: `${firstOffset}` },
+              {
+                sink: options.name,
+                topic: s.topic,
+                partition: s.partition,
+                intent: intent.token,
+                firstOffset: `${firstOffset}`,
+              },
               'ledger range does not start at the committed offset; not replaying it',
             );
           }
@@ -236,7 +253,10 @@ export function createWarehouseSink<T>(options: WarehouseSinkOptions<T>, deps: W
       // Drain: write what is buffered, then leave the group.
       for (const s of partitions.values()) {
         await locked(s, () => (s.replay ? Promise.resolve() : flushDue(s, true))).catch((error: unknown) =>
-          log.error({ sink: options.name, err: errorMessage(error) }, 'final flush failed; Kafka will redeliver'),
+          log.error(
+            { sink: options.name, err: errorMessage(error) },
+            'final flush failed; Kafka will redeliver',
+          ),
         );
       }
       stopping = true;

@@ -34,7 +34,13 @@ export const ingestLedgerMigration: Migration = {
   ],
 };
 
-export function ledgerToken(group: string, topic: string, partition: number, first: bigint, last: bigint): string {
+export function ledgerToken(
+  group: string,
+  topic: string,
+  partition: number,
+  first: bigint,
+  last: bigint,
+): string {
   return `${group}:${topic}:${partition}:${first}-${last}`;
 }
 
@@ -44,7 +50,11 @@ export async function latestIntent(
   topic: string,
   partition: number,
 ): Promise<LedgerIntent | undefined> {
-  const rows = await warehouse.query<{ first_offset: string | number; last_offset: string | number; token: string }>(
+  const rows = await warehouse.query<{
+    first_offset: string | number;
+    last_offset: string | number;
+    token: string;
+  }>(
     `SELECT first_offset, last_offset, token FROM {{db}}.kansoku_ingest_ledger FINAL
      WHERE consumer_group = {group:String} AND topic = {topic:String} AND partition = {partition:UInt32}`,
     { group, topic, partition },

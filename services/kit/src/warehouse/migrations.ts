@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import { WarehouseError, type Warehouse } from './warehouse.ts';
+import { type Warehouse, WarehouseError } from './warehouse.ts';
 
 export interface Migration {
   id: string;
@@ -27,13 +27,16 @@ export async function migrate(
 ): Promise<{ applied: string[]; alreadyApplied: string[] }> {
   const ids = new Set<string>();
   for (const m of migrations) {
-    if (ids.has(m.id)) throw new WarehouseError('KANSOKU_MIGRATION_DUPLICATE', `migration ${m.id} is defined twice`);
+    if (ids.has(m.id))
+      throw new WarehouseError('KANSOKU_MIGRATION_DUPLICATE', `migration ${m.id} is defined twice`);
     ids.add(m.id);
   }
   await warehouse.command(
     `CREATE TABLE IF NOT EXISTS ${LEDGER} (id String, checksum String, description String, applied_at DateTime64(3) DEFAULT now64(3)) ENGINE = ReplacingMergeTree ORDER BY id`,
   );
-  const rows = await warehouse.query<{ id: string; checksum: string }>(`SELECT id, checksum FROM ${LEDGER} FINAL`);
+  const rows = await warehouse.query<{ id: string; checksum: string }>(
+    `SELECT id, checksum FROM ${LEDGER} FINAL`,
+  );
   const done = new Map(rows.map((r) => [r.id, r.checksum]));
   const applied: string[] = [];
   const alreadyApplied: string[] = [];

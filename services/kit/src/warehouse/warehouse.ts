@@ -7,7 +7,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { createClient, type ClickHouseClient, type ClickHouseSettings } from '@clickhouse/client';
+import { type ClickHouseClient, type ClickHouseSettings, createClient } from '@clickhouse/client';
 import { Type } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -19,7 +19,10 @@ export const clickhouseSection = defineSection(
   'clickhouse',
   Type.Object({
     url: Type.String({ default: '', description: 'ClickHouse server URL; empty means embedded chDB' }),
-    path: Type.String({ default: '.data/clickhouse', description: 'Data directory of the embedded database' }),
+    path: Type.String({
+      default: '.data/clickhouse',
+      description: 'Data directory of the embedded database',
+    }),
     database: Type.String({ default: 'kansoku', pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }),
     username: Type.String({ default: 'default' }),
     password: Type.String({ default: '' }),
@@ -57,7 +60,10 @@ export interface Warehouse extends Component {
  * Only one embedded warehouse per data directory may exist in a process: chDB owns the
  * directory, so services that run together share one instance.
  */
-export function createWarehouse(config: ClickHouseConfig, deps: { log: Logger; metrics: Registry }): Warehouse {
+export function createWarehouse(
+  config: ClickHouseConfig,
+  deps: { log: Logger; metrics: Registry },
+): Warehouse {
   const embedded = config.url === '';
   const db = config.database;
   let client: ClickHouseClient | undefined;
@@ -111,7 +117,9 @@ export function createWarehouse(config: ClickHouseConfig, deps: { log: Logger; m
         mkdirSync(path, { recursive: true });
         // chdb is loaded lazily: a deployment against a server never loads the native library.
         const { createChdbConnection } = await import('chdb/connection');
-        client = createClient({ connection: createChdbConnection({ path }) } as Parameters<typeof createClient>[0]);
+        client = createClient({ connection: createChdbConnection({ path }) } as Parameters<
+          typeof createClient
+        >[0]);
         deps.log.info({ path }, 'embedded ClickHouse (chDB) opened');
       } else {
         client = createClient({
@@ -122,9 +130,13 @@ export function createWarehouse(config: ClickHouseConfig, deps: { log: Logger; m
         });
         const ping = await client.ping();
         if (!ping.success) {
-          throw new WarehouseError('KANSOKU_WAREHOUSE_UNREACHABLE', `ClickHouse at ${config.url} did not answer ping`, {
-            cause: ping.error,
-          });
+          throw new WarehouseError(
+            'KANSOKU_WAREHOUSE_UNREACHABLE',
+            `ClickHouse at ${config.url} did not answer ping`,
+            {
+              cause: ping.error,
+            },
+          );
         }
         deps.log.info({ url: config.url }, 'ClickHouse server connected');
       }
@@ -136,7 +148,11 @@ export function createWarehouse(config: ClickHouseConfig, deps: { log: Logger; m
     },
     async query<T>(sql: string, params: QueryParams = {}) {
       return measured('query', async () => {
-        const result = await ready().query({ query: withDb(sql), query_params: params, format: 'JSONEachRow' });
+        const result = await ready().query({
+          query: withDb(sql),
+          query_params: params,
+          format: 'JSONEachRow',
+        });
         return (await result.json()) as T[];
       });
     },

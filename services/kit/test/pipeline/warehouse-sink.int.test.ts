@@ -31,7 +31,9 @@ const aggregate = (items: { key: string; n: number }[]): SinkRows[] => {
     s.c += 1;
     sums.set(item.key, s);
   }
-  const rows = [...sums.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, s]) => ({ k, n: s.n, c: s.c }));
+  const rows = [...sums.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, s]) => ({ k, n: s.n, c: s.c }));
   return [{ table: '{{db}}.sink_test', rows }];
 };
 
@@ -46,7 +48,14 @@ describe('warehouse sink (exactly once)', () => {
     dir = mkdtempSync(join(tmpdir(), 'kansoku-sink-'));
     const metrics = createMetricsRegistry({ processMetrics: false });
     warehouse = createWarehouse(
-      { url: '', path: dir, database: 'kansoku', username: 'default', password: '', requestTimeoutMs: 60_000 },
+      {
+        url: '',
+        path: dir,
+        database: 'kansoku',
+        username: 'default',
+        password: '',
+        requestTimeoutMs: 60_000,
+      },
       { log, metrics },
     );
     await warehouse.start();
@@ -139,7 +148,8 @@ describe('warehouse sink (exactly once)', () => {
     const token = ledgerToken(group, topic, 0, 0n, 99n);
     await writeIntent(warehouse, group, topic, 0, { first: 0n, last: 99n, token });
     const firstHundred = Array.from({ length: 100 }, (_, i) => ({ key, n: i + 1 }));
-    for (const out of aggregate(firstHundred)) await warehouse.insert(out.table, out.rows, { dedupToken: token });
+    for (const out of aggregate(firstHundred))
+      await warehouse.insert(out.table, out.rows, { dedupToken: token });
 
     const { row, replays } = await runSinkUntil(topic, group, key, 300);
     expect(replays).toBe(1);
@@ -150,7 +160,11 @@ describe('warehouse sink (exactly once)', () => {
     const key = `k-${randomUUID()}`;
     const group = `g-${randomUUID()}`;
     const topic = await topicWith(key, 200);
-    await writeIntent(warehouse, group, topic, 0, { first: 0n, last: 149n, token: ledgerToken(group, topic, 0, 0n, 149n) });
+    await writeIntent(warehouse, group, topic, 0, {
+      first: 0n,
+      last: 149n,
+      token: ledgerToken(group, topic, 0, 0n, 149n),
+    });
 
     const { row, replays } = await runSinkUntil(topic, group, key, 200);
     expect(replays).toBe(1);
@@ -180,7 +194,14 @@ describe('warehouse sink (exactly once)', () => {
       { log, metrics },
     );
     const sink = createWarehouseSink(
-      { name: 'strict', groupId: group, maxBatchMessages: 10, maxBatchDelayMs: 50, decode: strictDecode, aggregate },
+      {
+        name: 'strict',
+        groupId: group,
+        maxBatchMessages: 10,
+        maxBatchDelayMs: 50,
+        decode: strictDecode,
+        aggregate,
+      },
       { consumer, warehouse, log, metrics },
     );
     await sink.start();
