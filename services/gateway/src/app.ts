@@ -6,7 +6,9 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
+  Counter,
   type HealthCheck,
+  Histogram,
   type QueryDefinition,
   QueryParameterError,
   type Registry,
@@ -49,6 +51,26 @@ export async function gatewayApp(app: FastifyInstance, options: GatewayAppOption
   const auth = createAuthenticator(options.config);
   installErrorHandler(app);
   app.addSchema(ErrorBody);
+
+  const requests = new Counter({
+    name: 'kansoku_gateway_requests_total',
+    help: 'HTTP requests by route and status code',
+    labelNames: ['route', 'status'],
+    registers: [options.metrics],
+  });
+  const latency = new Histogram({
+    name: 'kansoku_gateway_request_seconds',
+    help: 'HTTP request duration by route',
+    labelNames: ['route'],
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [options.metrics],
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, not the URL: label values stay bounded whatever clients send.
+    const route = request.routeOptions.url ?? 'unmatched';
+    requests.inc({ route, status: String(reply.statusCode) });
+    latency.observe({ route }, reply.elapsedTime / 1000);
+  });
 
   await app.register(swagger, {
     openapi: {

@@ -161,5 +161,8 @@ describe('gateway app', () => {
     const metrics = await get('/metrics');
     expect(metrics.statusCode).toBe(200);
     expect(metrics.body).toContain('kansoku_warehouse_requests_total');
+    expect(metrics.body).toMatch(
+      /kansoku_gateway_requests_total\{route="\/api\/v1\/test\/numbers",status="400"\} \d+/,
+    );
   });
 });
