@@ -1,0 +1,25 @@
+export {
+  type DecodedFragment,
+  type DecodedOtherPacket,
+  type DecodedPacket,
+  type DecodedTcpPacket,
+  type DecodedUdpPacket,
+  decodePacket,
+  type IpFragment,
+  IpProtocol,
+  LinkType,
+  PacketDecodeError,
+  type PacketErrorCode,
+  tryDecodePacket,
+} from './packet.ts';
+export {
+  type PcapErrorCode,
+  type PcapFileReadOptions,
+  PcapFormatError,
+  type PcapPacket,
+  PcapParser,
+  type PcapReadOptions,
+  readPcapBuffer,
+  readPcapFile,
+  readPcapStream,
+} from './reader.ts';
