@@ -4,7 +4,8 @@
  * Each benchmark is a module `load/src/benchmarks/<name>.ts` whose default export (or named `benchmark`)
  * follows `Benchmark`. The harness runs it, prints its tables, and writes `load/results/<name>.json` with the
  * numbers and where they were measured (machine, Node, kernel, git commit, the exact command).
- * `pnpm bench` alone lists the benchmarks.
+ * `pnpm bench` alone lists the benchmarks; `pnpm bench <name> --help` shows a benchmark's flags; `--tag <t>`
+ * writes `load/results/<name>.<t>.json` instead, for side runs that must not replace the recorded one.
  */
 import { mkdir, readdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -54,6 +55,7 @@ async function list(): Promise<void> {
 
 function help(benchmark: Benchmark): void {
   process.stdout.write(`${benchmark.name}: ${benchmark.description}\n`);
+  process.stdout.write(`\nHarness flag: --tag <t> writes load/results/${benchmark.name}.<t>.json instead\n`);
   const flags = Object.entries(benchmark.flags ?? {});
   if (flags.length === 0) return;
   process.stdout.write('\nFlags:\n');
@@ -74,6 +76,12 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   const benchmark = await loadBenchmark(name);
+  // --tag is the harness's: results go to load/results/<name>.<tag>.json, so a side run keeps the main record.
+  const tag = flags.tag;
+  delete flags.tag;
+  if (tag !== undefined && (typeof tag !== 'string' || !NAME_PATTERN.test(tag))) {
+    throw new BenchArgumentError('--tag needs a name of lowercase letters, digits and dashes');
+  }
   if (flags.help === true) {
     help(benchmark);
     return 0;
@@ -108,7 +116,7 @@ async function main(argv: string[]): Promise<number> {
     result,
   };
   await mkdir(resultsDir, { recursive: true });
-  const target = path.join(resultsDir, `${benchmark.name}.json`);
+  const target = path.join(resultsDir, tag ? `${benchmark.name}.${tag}.json` : `${benchmark.name}.json`);
   const temporary = `${target}.tmp`;
   await writeFile(temporary, `${JSON.stringify(record, jsonReplacer, 2)}\n`);
   await rename(temporary, target);

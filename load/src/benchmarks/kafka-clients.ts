@@ -70,6 +70,15 @@ interface ProduceSample {
   complete: boolean;
 }
 
+/** A produce run that threw: what its resolved sends acknowledged, and what the topic holds. */
+interface FailedProduce {
+  run: number;
+  topic: string;
+  error: string;
+  acknowledged: number;
+  written: number;
+}
+
 interface ConsumeSample {
   run: number;
   topic: string;
@@ -84,7 +93,7 @@ interface CaseResult {
   clientVersion: string;
   size: number;
   messages: number;
-  produce: Record<string, { samples: ProduceSample[]; error?: string }>;
+  produce: Record<string, { samples: ProduceSample[]; failures: FailedProduce[]; error?: string }>;
   consume: { samples: ConsumeSample[]; error?: string };
 }
 
@@ -206,7 +215,9 @@ const benchmark: Benchmark = {
             size,
             messages: count,
             produce: Object.fromEntries(
-              modes.filter((mode) => runsMode(driver, mode)).map((mode) => [mode.name, { samples: [] }]),
+              modes
+                .filter((mode) => runsMode(driver, mode))
+                .map((mode) => [mode.name, { samples: [], failures: [] }]),
             ),
             consume: { samples: [] },
           };
@@ -228,6 +239,7 @@ const benchmark: Benchmark = {
               topics.push(topic);
               await admin.ensureTopics([{ name: topic, partitions, retentionMs: 3_600_000 }]);
               const slot = entry.produce[mode.name]!;
+              const progress = { acknowledged: 0 };
               try {
                 const timing = await driver.produce({
                   brokers,
@@ -235,6 +247,7 @@ const benchmark: Benchmark = {
                   batches,
                   inflight: mode.pipelined ? inflight : 1,
                   idempotent: mode.idempotent,
+                  progress,
                 });
                 const written = Number(await admin.topicMessageCount(topic));
                 const sample: ProduceSample = {
@@ -254,7 +267,18 @@ const benchmark: Benchmark = {
                 if (sample.complete && consumeTopic === undefined) consumeTopic = topic;
               } catch (error) {
                 slot.error = describeError(error);
-                log(`${client} ${size} B ${mode.name} run ${run}: failed: ${slot.error}`);
+                const written = Number(await admin.topicMessageCount(topic));
+                slot.failures.push({
+                  run,
+                  topic,
+                  error: slot.error,
+                  acknowledged: progress.acknowledged,
+                  written,
+                });
+                log(
+                  `${client} ${size} B ${mode.name} run ${run}: failed after ${progress.acknowledged} acknowledged ` +
+                    `messages (topic holds ${written}): ${slot.error}`,
+                );
               }
             }
             if (consumeTopic !== undefined) {
@@ -316,7 +340,8 @@ const benchmark: Benchmark = {
           mode.pipelined ? inflight : 1,
           complete.length > 0 ? Math.round(rate) : 'n/a',
           complete.length > 0 ? median(complete.map((sample) => sample.megabytesPerSecond)) : 'n/a',
-          `${complete.length}/${slot.samples.length}${slot.error ? ' (error)' : ''}`,
+          `${complete.length}/${slot.samples.length + slot.failures.length}` +
+            `${slot.failures.length > 0 ? ` (${slot.failures.length} failed)` : ''}`,
         ]);
         for (const sample of incomplete) {
           notes.push(
@@ -324,7 +349,14 @@ const benchmark: Benchmark = {
               `holds ${sample.written} of ${entry.messages} messages (${entry.messages - sample.written} lost)`,
           );
         }
-        if (slot.error) notes.push(`${entry.client} ${entry.size} B ${mode.name}: ${slot.error}`);
+        for (const failure of slot.failures) {
+          const lost = failure.acknowledged - failure.written;
+          notes.push(
+            `${entry.client} ${entry.size} B ${mode.name} run ${failure.run}: failed (${failure.error}) after sends ` +
+              `that resolved had acknowledged ${failure.acknowledged} messages; the topic holds ${failure.written}` +
+              `${lost > 0 ? ` — ${lost} acknowledged messages are not on the topic` : ''}`,
+          );
+        }
       }
       const consumed = entry.consume.samples;
       consumeTable.rows.push([

@@ -20,6 +20,8 @@ export interface ProduceSettings {
   /** Sends awaited concurrently (each one a batch). */
   inflight: number;
   idempotent: boolean;
+  /** Messages in sends that resolved, kept up to date during the run (read after a failure too). */
+  progress: { acknowledged: number };
 }
 
 export interface ConsumeSettings {
@@ -135,7 +137,7 @@ export const kafkajsDriver: ClientDriver = {
   name: 'kafkajs',
   version: '2.2.4',
 
-  async produce({ brokers, topic, batches, inflight, idempotent }) {
+  async produce({ brokers, topic, batches, inflight, idempotent, progress }) {
     const kafka = new Kafka({ clientId: 'bench-kafkajs', brokers, logLevel: logLevel.ERROR });
     const producer = kafka.producer({
       idempotent,
@@ -149,6 +151,7 @@ export const kafkajsDriver: ClientDriver = {
       const started = performance.now();
       await runPool(batches.length, inflight, async (index) => {
         await producer.send({ topic, acks: -1, messages: batches[index]! });
+        progress.acknowledged += batches[index]!.length;
       });
       return { seconds: (performance.now() - started) / 1000 };
     } finally {
@@ -183,7 +186,7 @@ export const platformaticDriver: ClientDriver = {
   name: '@platformatic/kafka',
   version: '1.35.0',
 
-  async produce({ brokers, topic, batches, inflight, idempotent }) {
+  async produce({ brokers, topic, batches, inflight, idempotent, progress }) {
     const producer = new Producer({
       clientId: 'bench-platformatic',
       bootstrapBrokers: brokers,
@@ -198,6 +201,7 @@ export const platformaticDriver: ClientDriver = {
       const started = performance.now();
       await runPool(prepared.length, inflight, async (index) => {
         await producer.send({ messages: prepared[index]!, acks: ProduceAcks.ALL });
+        progress.acknowledged += prepared[index]!.length;
       });
       return { seconds: (performance.now() - started) / 1000 };
     } finally {

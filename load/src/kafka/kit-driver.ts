@@ -12,7 +12,7 @@ export const kitDriver: ClientDriver = {
   version: 'workspace',
   alwaysIdempotent: true,
 
-  async produce({ brokers, topic, batches, inflight, idempotent }) {
+  async produce({ brokers, topic, batches, inflight, idempotent, progress }) {
     if (!idempotent) throw new Error('kit always produces idempotently');
     const producer = createKafkaProducer(
       { brokers, clientId: 'bench-kit' },
@@ -24,6 +24,7 @@ export const kitDriver: ClientDriver = {
       const started = performance.now();
       await runPool(batches.length, inflight, async (index) => {
         await producer.send(topic, batches[index]!);
+        progress.acknowledged += batches[index]!.length;
       });
       return { seconds: (performance.now() - started) / 1000 };
     } finally {
