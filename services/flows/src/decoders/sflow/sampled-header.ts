@@ -110,8 +110,11 @@ function describe(
       dstPort = packet.dstPort;
       tcpFlags = packet.flags;
       // In a cut header the data offset byte (12) is real, or the padded decode would have failed; the
-      // flags byte (13) may be padding, so the flags count only when the whole TCP header is real.
-      if (partial && payloadStart > realEnd) tcpFlags = 0;
+      // flags byte (13) may be padding: they count only when it lies in the agent's bytes.
+      if (partial && payloadStart > realEnd) {
+        const start = tcpHeaderStart(frame, payloadStart, packet.srcPort, packet.dstPort);
+        if (start === undefined || start + 13 >= realEnd) tcpFlags = 0;
+      }
       break;
     case 'udp':
       srcPort = packet.srcPort;
@@ -145,6 +148,30 @@ function describe(
     truncated: packet.truncated || partial,
     partial,
   };
+}
+
+/**
+ * Where the TCP header that ends at `payloadStart` begins: the one data offset (20–60) whose header holds
+ * that offset and the decoded ports.
+ */
+function tcpHeaderStart(
+  frame: Buffer,
+  payloadStart: number,
+  srcPort: number,
+  dstPort: number,
+): number | undefined {
+  for (let length = 20; length <= 60; length += 4) {
+    const start = payloadStart - length;
+    if (start < 0) break;
+    if (
+      (frame[start + 12]! >> 4) * 4 === length &&
+      frame.readUInt16BE(start) === srcPort &&
+      frame.readUInt16BE(start + 2) === dstPort
+    ) {
+      return start;
+    }
+  }
+  return undefined;
 }
 
 function transportOfFirstFragment(protocol: number, data: Buffer): [number, number, number] {
