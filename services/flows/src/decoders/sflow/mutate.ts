@@ -108,7 +108,7 @@ function applyOne(kind: Exclude<MutationKind, 'combined'>, data: Buffer, random:
 /** A mutated copy of `seed` (never the seed's own memory) and the kind of mutation applied. */
 export function mutateDatagram(seed: Buffer, random: () => number): { datagram: Buffer; kind: MutationKind } {
   const kind = MUTATION_KINDS[int(random, MUTATION_KINDS.length)]!;
-  let data = Buffer.from(seed);
+  let data: Buffer = Buffer.from(seed);
   if (kind !== 'combined') return { datagram: applyOne(kind, data, random), kind };
   const steps = 2 + int(random, 4);
   for (let i = 0; i < steps; i++) {
