@@ -21,12 +21,10 @@
  *   the gateway's source AS and the last AS of its destination path (0 when empty: the RIB fills it).
  */
 
-import { create } from '@bufbuild/protobuf';
 import {
   FlowDirection,
   FlowProtocol,
   type FlowRecord,
-  FlowRecordSchema,
   IpVersion,
 } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import { formatIpAddress } from '@kansoku/contracts/ip-address';
@@ -238,7 +236,10 @@ export function createSflowDecoder(
     const maxMask = ipVersion === IpVersion.V4 ? 32 : 128;
 
     counts.add('records');
-    return create(FlowRecordSchema, {
+    // A proto3 message of protobuf-es v2 is a plain object: written as one literal in field order, it is
+    // several times cheaper than create() on this hot path, and the type checks that no field is missing.
+    return {
+      $typeName: 'kansoku.flows.v1.FlowRecord',
       timeReceivedNs: receivedNs,
       timeFlowStartNs: receivedNs,
       timeFlowEndNs: receivedNs,
@@ -269,7 +270,7 @@ export function createSflowDecoder(
       srcVlanId,
       dstVlanId,
       applicationName: ipVersion === IpVersion.UNSPECIFIED ? '' : applicationName(protocol, srcPort, dstPort),
-    });
+    };
   }
 
   function interfaceCounters(

@@ -1,6 +1,12 @@
 /** The sFlow decoder on datagrams built field by field: every structure it reads, and every way to break one. */
 
-import { FlowDirection, FlowProtocol, IpVersion } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
+import {
+  FlowDirection,
+  FlowProtocol,
+  FlowRecordSchema,
+  IpVersion,
+} from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import { formatIpAddress, parseIpAddress } from '@kansoku/contracts/ip-address';
 import { ConfigError } from '@kansoku/kit/errors';
 import { describe, expect, it } from 'vitest';
@@ -143,6 +149,9 @@ describe('sFlow flow samples', () => {
       decodeErrors: {},
       headerErrors: {},
     });
+    // The record is a complete protobuf message: what create() would build, and it survives the wire.
+    expect(record).toEqual(create(FlowRecordSchema, record));
+    expect(fromBinary(FlowRecordSchema, toBinary(FlowRecordSchema, record))).toEqual(record);
   });
 
   it('decodes an expanded flow sample: 32-bit interfaces, sub-agent id, egress direction', () => {
