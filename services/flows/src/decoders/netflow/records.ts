@@ -193,6 +193,13 @@ function ntpToUnixNs(buf: Buffer, at: number, microseconds: boolean): bigint {
   return (seconds - NTP_EPOCH_OFFSET) * NS_PER_S + ns;
 }
 
+const MAX_U64 = 0xffff_ffff_ffff_ffffn;
+
+/** Counters and times are uint64 in the contract: an absurd product or a time before 1970 is held to its range. */
+function clampU64(value: bigint): bigint {
+  return value < 0n ? 0n : value > MAX_U64 ? MAX_U64 : value;
+}
+
 function isZero(bytes: Uint8Array | undefined): boolean {
   if (bytes === undefined) return true;
   for (const byte of bytes) if (byte !== 0) return false;
@@ -257,16 +264,16 @@ function applyField(s: Scratch, id: number, buf: Buffer, at: number, length: num
       }
       return;
     case IE.sourceIPv4PrefixLength:
-      s.srcMaskV4 = uint(buf, at, length);
+      s.srcMaskV4 = uint(buf, at, length) & 0xff;
       return;
     case IE.destinationIPv4PrefixLength:
-      s.dstMaskV4 = uint(buf, at, length);
+      s.dstMaskV4 = uint(buf, at, length) & 0xff;
       return;
     case IE.sourceIPv6PrefixLength:
-      s.srcMaskV6 = uint(buf, at, length);
+      s.srcMaskV6 = uint(buf, at, length) & 0xff;
       return;
     case IE.destinationIPv6PrefixLength:
-      s.dstMaskV6 = uint(buf, at, length);
+      s.dstMaskV6 = uint(buf, at, length) & 0xff;
       return;
     case IE.ingressInterface:
       s.inIf = uint(buf, at, length) >>> 0;
@@ -569,8 +576,10 @@ function buildRecord(s: Scratch, ctx: RecordContext): FlowRecord {
 
   return create(FlowRecordSchema, {
     timeReceivedNs: ctx.receivedNs,
-    timeFlowStartNs: flowTimeNs(s, ctx, s.startNs, s.startMs, s.startSec, s.startDeltaUs, s.startSysUp),
-    timeFlowEndNs: flowTimeNs(s, ctx, s.endNs, s.endMs, s.endSec, s.endDeltaUs, s.endSysUp),
+    timeFlowStartNs: clampU64(
+      flowTimeNs(s, ctx, s.startNs, s.startMs, s.startSec, s.startDeltaUs, s.startSysUp),
+    ),
+    timeFlowEndNs: clampU64(flowTimeNs(s, ctx, s.endNs, s.endMs, s.endSec, s.endDeltaUs, s.endSysUp)),
     exporterAddress: ctx.exporterAddress,
     observationDomainId: ctx.domainId,
     flowProtocol: ctx.flowProtocol,
@@ -592,8 +601,8 @@ function buildRecord(s: Scratch, ctx: RecordContext): FlowRecord {
     dstPort,
     protocol,
     tcpFlags: Math.max(s.tcpFlags, 0),
-    bytes: rawBytes * bigRate,
-    packets: rawPackets * bigRate,
+    bytes: clampU64(rawBytes * bigRate),
+    packets: clampU64(rawPackets * bigRate),
     samplingRate: rate,
     rawBytes,
     rawPackets,
