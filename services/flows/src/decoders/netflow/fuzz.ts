@@ -2,6 +2,7 @@
  * Fuzzing of the NetFlow/IPFIX decoder with mutated real packets.
  *
  *   tsx services/flows/src/decoders/netflow/fuzz.ts [--count N] [--seed S] [--captures DIR]
+ *   node --expose-gc --import tsx services/flows/src/decoders/netflow/fuzz.ts   (adds heap after GC per 100k)
  *
  * Reads every NetFlow/IPFIX capture of `DIR/flows` (default `$KANSOKU_CAPTURES` or /work/shared/captures),
  * then sends N packets (default 1,000,000) through ONE decoder with small state limits: unmodified packets now
@@ -94,6 +95,8 @@ export interface FuzzReport {
   packetsPerSecond: number;
   heapUsedMb: { start: number; end: number; peak: number };
   rssMb: { start: number; end: number; peak: number };
+  /** Heap after a full collection at each progress point, when run with --expose-gc: flat when state is bounded. */
+  heapAfterGcMb: number[];
 }
 
 const MB = 1024 * 1024;
@@ -127,7 +130,9 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
     packetsPerSecond: 0,
     heapUsedMb: { start: 0, end: 0, peak: 0 },
     rssMb: { start: 0, end: 0, peak: 0 },
+    heapAfterGcMb: [],
   };
+  const gc = (globalThis as { gc?: () => void }).gc;
   const memory = () => process.memoryUsage();
   const startMemory = memory();
   report.heapUsedMb.start = report.heapUsedMb.peak = startMemory.heapUsed / MB;
@@ -201,7 +206,13 @@ export function runFuzz(options: FuzzOptions): FuzzReport {
     }
     report.packets++;
     if ((i + 1) % 1000 === 0) check();
-    if (options.onProgress !== undefined && (i + 1) % progressEvery === 0) options.onProgress(i + 1);
+    if ((i + 1) % progressEvery === 0) {
+      if (gc !== undefined) {
+        gc();
+        report.heapAfterGcMb.push(Math.round((memory().heapUsed / MB) * 10) / 10);
+      }
+      options.onProgress?.(i + 1);
+    }
   }
   report.elapsedMs = Math.round(performance.now() - started);
   report.packetsPerSecond = Math.round(report.packets / (report.elapsedMs / 1000));

@@ -56,7 +56,11 @@ const NS_PER_MS = 1_000_000n;
 const MAX_RATE = 0xffffffff;
 const EMPTY = new Uint8Array(0);
 
-/** Fields of one record, as read; -1 (or -1n, or undefined) means the template did not carry the element. */
+/**
+ * Fields of one record, as read; -1 (or -1n, or undefined) means the template did not carry the element. When a
+ * template repeats an element, the last occurrence wins: RFC 7011 §8 orders repeats as the metering process
+ * treats them, so for a tunnel the later fields describe the inner header, the traffic itself.
+ */
 class Scratch {
   octetDelta = -1n;
   octetTotal = -1n;
@@ -615,6 +619,17 @@ function buildRecord(s: Scratch, ctx: RecordContext): FlowRecord {
   });
 }
 
+/**
+ * Whether the rest of a set is padding: NetFlow v9 pads sets to 32 bits, which leaves room for a whole record
+ * when a template's records are shorter than 4 octets. Up to 3 zero octets are taken for padding.
+ */
+function isPadding(reader: ByteReader): boolean {
+  if (reader.remaining >= 4) return false;
+  const buffer = reader.buffer;
+  for (let i = reader.position; i < buffer.length; i++) if (buffer[i] !== 0) return false;
+  return true;
+}
+
 /** Reads one field's value extent: its declared length, or for variable-length fields the prefixed one. */
 function fieldLength(reader: ByteReader, declared: number, variableAllowed: boolean): number {
   if (declared !== VARIABLE_LENGTH || !variableAllowed) return declared;
@@ -641,7 +656,7 @@ export function decodeDataRecords(
   const s = scratch;
   let count = 0;
   try {
-    while (reader.remaining >= template.minRecordLength) {
+    while (reader.remaining >= template.minRecordLength && !isPadding(reader)) {
       s.reset();
       for (let i = 0; i < fields.length; i++) {
         const field = fields[i]!;
@@ -685,7 +700,7 @@ export function decodeOptionsRecords(
   const s = scratch;
   let count = 0;
   try {
-    while (reader.remaining >= template.minRecordLength) {
+    while (reader.remaining >= template.minRecordLength && !isPadding(reader)) {
       s.reset();
       for (let i = 0; i < fields.length; i++) {
         const field = fields[i]!;
