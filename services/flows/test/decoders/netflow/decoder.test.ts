@@ -830,6 +830,38 @@ describe('NetFlow v9 and v5', () => {
   });
 });
 
+describe('padding and logging', () => {
+  it('takes the zero octets that pad a v9 flowset to 32 bits for padding, not for a record', () => {
+    const decoder = createNetflowDecoder();
+    decoder.decode(v9({}, [set(0, template(300, [[11, 2]]))]), exporter, T0);
+    const records = decoder.decode(
+      v9({ sequence: 1 }, [set(300, record([443, 2], [53, 2], [123, 2]), 4)]),
+      exporter,
+      T0,
+    );
+    expect(records.map((r) => r.dstPort)).toEqual([443, 53, 123]);
+  });
+
+  it('reports malformed packets and dropped data sets to the rate-limited log, keyed by exporter and code', () => {
+    const lines: Array<[string, Record<string, unknown>]> = [];
+    const log = {
+      warn: (key: string, obj: Record<string, unknown>) => {
+        lines.push([key, obj]);
+        return true;
+      },
+      flush: () => {},
+    };
+    const decoder = createNetflowDecoder({ maxPendingSetsPerDomain: 0 }, { log });
+    decoder.decode(concat([u16(8), Buffer.alloc(20)]), exporter, T0);
+    decoder.decode(ipfix({}, [set(300, Buffer.alloc(8))]), exporter, T0);
+    expect(lines.map(([key, obj]) => [key, obj.code])).toEqual([
+      ['netflow:192.0.2.1:KANSOKU_FLOW_BAD_VERSION', 'KANSOKU_FLOW_BAD_VERSION'],
+      ['netflow:192.0.2.1:KANSOKU_FLOW_TEMPLATE_MISSING', 'KANSOKU_FLOW_TEMPLATE_MISSING'],
+    ]);
+    expect(statsOf(decoder)).toMatchObject({ pendingSets: 0, pendingSetsDropped: 1 });
+  });
+});
+
 describe('sequence numbers', () => {
   it('counts gaps: IPFIX counts records, NetFlow v9 packets, NetFlow v5 records', () => {
     const decoder = createNetflowDecoder();
