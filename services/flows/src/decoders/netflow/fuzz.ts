@@ -14,17 +14,16 @@
 
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { toBinary } from '@bufbuild/protobuf';
 import { FlowRecordSchema } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import { parseIpAddress } from '@kansoku/contracts/ip-address';
 import { tryDecodePacket } from '@kansoku/kit/pcap/packet';
 import { readPcapFile } from '@kansoku/kit/pcap/reader';
+import { parseFuzzCommandLine, runFuzzScript, seededRandom } from '@kansoku/kit/testing/fuzz';
 import type { NetflowDecoderConfig } from './config.ts';
 import { createNetflowDecoder, type NetflowExporter } from './decoder.ts';
 import { NetflowErrorCode } from './errors.ts';
-import { MUTATION_KINDS, type MutationKind, mutatePacket, seededRandom } from './mutate.ts';
+import { MUTATION_KINDS, type MutationKind, mutatePacket } from './mutate.ts';
 
 export interface CorpusPacket {
   payload: Buffer;
@@ -243,18 +242,11 @@ export function fuzzFailures(report: FuzzReport): string[] {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      count: { type: 'string', default: '1000000' },
-      seed: { type: 'string', default: '20240601' },
-      captures: { type: 'string', default: process.env.KANSOKU_CAPTURES ?? '/work/shared/captures' },
-    },
+  const { count, seed, values } = parseFuzzCommandLine({
+    seed: '20240601',
+    options: { captures: process.env.KANSOKU_CAPTURES ?? '/work/shared/captures' },
   });
-  const count = Number(values.count);
-  const seed = Number(values.seed);
-  if (!Number.isSafeInteger(count) || count < 1) throw new Error(`--count must be a positive integer`);
-  if (!Number.isSafeInteger(seed)) throw new Error(`--seed must be an integer`);
-  const corpus = await loadNetflowCorpus(join(values.captures, 'flows'));
+  const corpus = await loadNetflowCorpus(join(values.captures!, 'flows'));
   process.stderr.write(`fuzzing with ${count} packets from a corpus of ${corpus.length}, seed ${seed}\n`);
   const report = runFuzz({
     count,
@@ -270,9 +262,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.stack : String(error)}\n`);
-    process.exitCode = 1;
-  });
-}
+runFuzzScript(import.meta.url, main);

@@ -2,19 +2,20 @@
  * Mutations of real NetFlow/IPFIX export packets for fuzzing the decoder: bit flips, byte overwrites,
  * truncations, and corruption of the fields that steer parsing (header length and count, set ids and lengths,
  * template field counts and field lengths), which random flips rarely hit. Deterministic for a given seed.
+ * The generic mutators are `@kansoku/kit/testing/fuzz`; what is NetFlow's here is where the steering fields are.
  */
 
-/** mulberry32: a small, fast, seedable generator (uniform in [0, 1)). */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import {
+  appendRandom,
+  corruptUInt16Fields,
+  flipBits,
+  overwriteBytes,
+  pick,
+  type Random,
+  repeatSlice,
+  splice,
+  truncate,
+} from '@kansoku/kit/testing/fuzz';
 
 export type MutationKind = 'bitflip' | 'bytes' | 'truncate' | 'length' | 'extend' | 'splice';
 
@@ -26,10 +27,6 @@ export const MUTATION_KINDS: readonly MutationKind[] = [
   'extend',
   'splice',
 ];
-
-/** Values that sit on boundaries of lengths and counts. */
-const INTERESTING_16 = [0, 1, 2, 3, 4, 5, 8, 16, 255, 256, 0x7fff, 0x8000, 0xfffe, 0xffff];
-const INTERESTING_8 = [0, 1, 0x7f, 0x80, 0xfe, 0xff];
 
 /**
  * Offsets of the 16-bit fields that steer parsing: the header's length (IPFIX) or count (v5, v9), every set's id
@@ -87,76 +84,39 @@ export function steeringOffsets(packet: Buffer): number[] {
   return offsets;
 }
 
-function pick<T>(random: () => number, items: readonly T[]): T {
-  return items[Math.floor(random() * items.length)]!;
-}
-
 /** A mutated copy of `packet`; `other` is a second corpus packet for splicing. */
 export function mutatePacket(
   packet: Buffer,
   other: Buffer,
-  random: () => number,
+  random: Random,
   kind: MutationKind = pick(random, MUTATION_KINDS),
 ): Buffer {
   switch (kind) {
     case 'bitflip': {
       const out = Buffer.from(packet);
-      if (out.length === 0) return out;
-      const flips = 1 + Math.floor(random() * 8);
-      for (let i = 0; i < flips; i++) {
-        const at = Math.floor(random() * out.length);
-        out[at] = out[at]! ^ (1 << Math.floor(random() * 8));
-      }
+      flipBits(out, random);
       return out;
     }
     case 'bytes': {
       const out = Buffer.from(packet);
-      if (out.length === 0) return out;
-      const writes = 1 + Math.floor(random() * 4);
-      for (let i = 0; i < writes; i++) {
-        const at = Math.floor(random() * out.length);
-        out[at] = random() < 0.5 ? pick(random, INTERESTING_8) : Math.floor(random() * 256);
-      }
+      overwriteBytes(out, random);
       return out;
     }
     case 'truncate':
-      return Buffer.from(packet.subarray(0, Math.floor(random() * packet.length)));
+      return Buffer.from(truncate(packet, random));
     case 'length': {
       const out = Buffer.from(packet);
       const offsets = steeringOffsets(out).filter((at) => at + 2 <= out.length);
       if (offsets.length === 0) return mutatePacket(packet, other, random, 'bitflip');
-      const corruptions = 1 + Math.floor(random() * 2);
-      for (let i = 0; i < corruptions; i++) {
-        const at = pick(random, offsets);
-        const original = out.readUInt16BE(at);
-        const roll = random();
-        const value =
-          roll < 0.4
-            ? pick(random, INTERESTING_16)
-            : roll < 0.8
-              ? (original + Math.floor(random() * 17) - 8) & 0xffff
-              : Math.floor(random() * 0x10000);
-        out.writeUInt16BE(value, at);
-      }
+      corruptUInt16Fields(out, offsets, random);
       return out;
     }
-    case 'extend': {
-      if (random() < 0.5 || packet.length === 0) {
-        const extra = Buffer.alloc(1 + Math.floor(random() * 64));
-        for (let i = 0; i < extra.length; i++) extra[i] = Math.floor(random() * 256);
-        return Buffer.concat([packet, extra]);
-      }
-      // Repeat a slice: duplicated sets, records and template fields.
-      const from = Math.floor(random() * packet.length);
-      const to = Math.min(packet.length, from + 1 + Math.floor(random() * 256));
-      const at = Math.floor(random() * packet.length);
-      return Buffer.concat([packet.subarray(0, at), packet.subarray(from, to), packet.subarray(at)]);
-    }
-    case 'splice': {
+    case 'extend':
+      // Random garbage, or a repeated slice: duplicated sets, records and template fields.
+      if (random() < 0.5 || packet.length === 0) return appendRandom(packet, random);
+      return repeatSlice(packet, random);
+    case 'splice':
       // The head of one packet and the tail of another: valid-looking sets under the wrong header.
-      const cut = Math.floor(random() * packet.length);
-      const otherCut = Math.floor(random() * other.length);
-      return Buffer.concat([packet.subarray(0, cut), other.subarray(otherCut)]);
-    }
+      return splice(packet, other, random);
   }
 }

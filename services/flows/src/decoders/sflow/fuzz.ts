@@ -9,12 +9,11 @@
  * hex, with its iteration for replay).
  */
 
-import { pathToFileURL } from 'node:url';
-import { parseArgs } from 'node:util';
 import { parseIpAddress } from '@kansoku/contracts/ip-address';
+import { parseFuzzCommandLine, runFuzzScript, seededRandom } from '@kansoku/kit/testing/fuzz';
 import { readSflowCapture, sflowCaptureFiles } from './captures.ts';
 import { createSflowDecoder } from './decoder.ts';
-import { createRandom, type MutationKind, mutateDatagram } from './mutate.ts';
+import { type MutationKind, mutateDatagram } from './mutate.ts';
 import { syntheticDatagrams } from './synthetic.ts';
 
 export interface SflowFuzzOptions {
@@ -55,7 +54,7 @@ const MB = 1024 * 1024;
 
 export function runSflowFuzz(options: SflowFuzzOptions): SflowFuzzReport {
   if (options.seeds.length === 0) throw new Error('no seed datagrams to mutate');
-  const random = createRandom(options.seed);
+  const random = seededRandom(options.seed);
   const decoder = createSflowDecoder({ maxAgents: options.maxAgents });
   const source = { address: parseIpAddress('192.0.2.99'), port: 6343 };
   const mutations: Record<string, number> = {};
@@ -126,19 +125,8 @@ export async function sflowFuzzSeeds(): Promise<Buffer[]> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: {
-      count: { type: 'string', default: '1000000' },
-      seed: { type: 'string', default: '1' },
-      'max-agents': { type: 'string', default: '4096' },
-    },
-  });
-  const count = Number(values.count);
-  const seed = Number(values.seed);
+  const { count, seed, values } = parseFuzzCommandLine({ seed: '1', options: { 'max-agents': '4096' } });
   const maxAgents = Number(values['max-agents']);
-  if (!Number.isInteger(count) || count < 1)
-    throw new Error(`--count must be a positive integer: ${values.count}`);
-  if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer: ${values.seed}`);
   if (!Number.isInteger(maxAgents) || maxAgents < 1) {
     throw new Error(`--max-agents must be a positive integer: ${values['max-agents']}`);
   }
@@ -148,9 +136,4 @@ async function main(): Promise<void> {
   if (report.throws > 0 || report.agentsTracked > maxAgents) process.exitCode = 1;
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main().catch((error: unknown) => {
-    process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
-    process.exitCode = 2;
-  });
-}
+runFuzzScript(import.meta.url, main, { exitCode: 2, stack: false });

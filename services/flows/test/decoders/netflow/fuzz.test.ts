@@ -4,9 +4,10 @@
  * code, every record a valid contract message, and exporters, templates, domains and held sets within limits.
  */
 
+import { seededRandom } from '@kansoku/kit/testing/fuzz';
 import { describe, expect, it } from 'vitest';
 import { FUZZ_LIMITS, fuzzFailures, loadNetflowCorpus, runFuzz } from '../../../src/decoders/netflow/fuzz.ts';
-import { mutatePacket, seededRandom, steeringOffsets } from '../../../src/decoders/netflow/mutate.ts';
+import { mutatePacket, steeringOffsets } from '../../../src/decoders/netflow/mutate.ts';
 import { flowCaptures, haveCaptures, missingCapturesMessage } from './captures.ts';
 import { ipfix, set, template } from './packets.ts';
 
