@@ -4,6 +4,7 @@
  * platform CLI composes these into one process (`kansoku up`) or runs one service alone
  * (`kansoku run <service>`); domains never import each other or the platform.
  */
+import type { TObject } from '@sinclair/typebox';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ConfigSection, LoadedConfig } from './config.ts';
@@ -41,8 +42,25 @@ export interface ServiceDefinition {
   endpoints?(): string[];
 }
 
+/** A traffic simulator a domain offers (`kansoku simulate <domain>`, and `kansoku up --demo`). */
+export interface SimulatorDefinition {
+  description: string;
+  /** Options with defaults; the CLI maps `--some-option v` to `someOption`. */
+  options: TObject;
+  create(
+    options: Record<string, unknown>,
+    deps: { log: Logger },
+  ): Component & {
+    /** Resolves when a bounded run has sent everything. */
+    done(): Promise<void>;
+    /** What was sent so far, for the closing summary. */
+    sent(): unknown;
+  };
+}
+
 export interface DomainModule {
   name: string;
+  simulator?: SimulatorDefinition;
   sections: ConfigSection[];
   services: ServiceDefinition[];
   migrations: Migration[];

@@ -4,6 +4,7 @@
  *   up                   the whole platform in one process, on the embedded defaults
  *   run <service...>     chosen services only (one Deployment per service in a cluster)
  *   migrate              create Kafka topics and apply warehouse migrations, then exit
+ *   simulate <domain>    report-shaped traffic for demos and load tests
  *   stack up|down|status the local Kafka, NATS and embedded ClickHouse
  *   services             list services
  *
@@ -13,6 +14,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, errorMessage, KansokuError } from '@kansoku/kit';
 import { describeServices, runPlatform } from './platform.ts';
+import { simulateCommand } from './simulate.ts';
 import { runStackCommand } from './stack/cli.ts';
 
 const USAGE = `usage: pnpm kansoku <command> [options]
@@ -21,6 +23,7 @@ commands:
   up                      run the whole platform in one process (starts the local stack if needed)
   run <service...>        run the named services only (see: pnpm kansoku services)
   migrate                 create Kafka topics and apply ClickHouse migrations, then exit
+  simulate <domain>       send simulated traffic to the running platform [--rate N] [--speed S] [--duration s] …
   stack up|down|status    manage the local Kafka, NATS and embedded ClickHouse [--only kafka,nats] [--json]
   services                list the services
 
@@ -29,11 +32,13 @@ options:
   --check                 validate the configuration and exit (0 when valid)
   --dump                  print the effective configuration and exit
   --no-stack              (up) do not start the local stack; use what the configuration points at
+  --demo                  (up) also send simulated, report-shaped traffic so the boards fill at once
 `;
 
 async function main(argv: string[]): Promise<number> {
   // `stack` has options of its own (--only, --json): hand it the rest of the line as is.
   if (argv[0] === 'stack') return runStackCommand(argv.slice(1));
+  if (argv[0] === 'simulate') return simulateCommand(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
@@ -42,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
       check: { type: 'boolean', default: false },
       dump: { type: 'boolean', default: false },
       'no-stack': { type: 'boolean', default: false },
+      demo: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -57,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
   };
   switch (command) {
     case 'up':
-      return runPlatform({ ...common, mode: 'up', startStack: !values['no-stack'] });
+      return runPlatform({ ...common, mode: 'up', startStack: !values['no-stack'], demo: values.demo });
     case 'run':
       if (rest.length === 0) {
         process.stderr.write('kansoku run: name at least one service (pnpm kansoku services lists them)\n');

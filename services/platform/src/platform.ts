@@ -27,6 +27,7 @@ import {
 import { Type } from '@sinclair/typebox';
 import { platformModules } from './modules.ts';
 import { createRuntime, type PlatformRuntime } from './runtime.ts';
+import { simulatorOptions } from './simulate.ts';
 import { findRepoRoot } from './stack/config.ts';
 import { consoleStackLog, startStack } from './stack/index.ts';
 import { kafkaTopicSpecs } from './topics.ts';
@@ -59,6 +60,8 @@ export interface PlatformOptions {
   check: boolean;
   dump: boolean;
   startStack: boolean;
+  /** (up) also run every domain's simulator, so a new user sees data at once. */
+  demo?: boolean;
 }
 
 export function describeServices(): string {
@@ -146,14 +149,23 @@ export async function runPlatform(options: PlatformOptions): Promise<number> {
     return 0;
   }
 
+  // Simulators start last (their collectors listen by then) and stop first.
+  const demoFeeds = options.demo
+    ? modules.flatMap((m) =>
+        m.simulator
+          ? [m.simulator.create(simulatorOptions(m.simulator, {}), { log: log.child({ demo: m.name }) })]
+          : [],
+      )
+    : [];
   const components: Component[] = [
     ...runtime.infrastructure(),
     ...(metricsServer ? [metricsServer] : []),
     ...serviceComponents,
+    ...demoFeeds,
   ];
   const lifecycle = createLifecycle(components, { log });
   await lifecycle.start();
-  printWhereThingsAre(runtime, services, metricsServer, adminTokenFile);
+  printWhereThingsAre(runtime, services, metricsServer, adminTokenFile, demoFeeds.length > 0);
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       log.info({ signal }, 'stopping');
@@ -183,6 +195,7 @@ function printWhereThingsAre(
   services: ServiceDefinition[],
   metricsServer: { port(): number } | undefined,
   adminTokenFile: string | undefined,
+  demo: boolean,
 ): void {
   const clickhouse = runtime.config.get(clickhouseSection);
   const lines = [
@@ -196,6 +209,9 @@ function printWhereThingsAre(
     `  nats     ${runtime.config.get(natsSection).servers.join(',')}`,
     `  clickhouse ${clickhouse.url || `embedded chDB in ${clickhouse.path}`} (database ${clickhouse.database})`,
     ...(adminTokenFile ? [`  admin token: in ${adminTokenFile} (send Authorization: Bearer <token>)`] : []),
+    ...(demo
+      ? ['  demo feed: simulated traffic is being sent to the collectors (pnpm kansoku simulate --help)']
+      : []),
     'Stop with Ctrl-C (SIGTERM drains every service).',
     '',
   ];
