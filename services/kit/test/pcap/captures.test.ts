@@ -5,9 +5,8 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   type DecodedPacket,
@@ -16,21 +15,13 @@ import {
   readPcapFile,
   tryDecodePacket,
 } from '../../src/pcap/index.ts';
+import { captureFiles, capturesPresent, capturesRoot, tsharkAvailable } from '../../src/testing/captures.ts';
 
-const repoRoot = resolve(fileURLToPath(new URL('.', import.meta.url)), '../../../..');
-const capturesRoot = process.env.KANSOKU_CAPTURES ?? resolve(repoRoot, '../shared/captures');
-const capturesPresent = existsSync(capturesRoot);
-const skipReason = `captures folder ${capturesRoot} is absent (set KANSOKU_CAPTURES): real-capture tests skipped`;
-if (!capturesPresent) console.warn(skipReason);
+const root = capturesRoot();
+const present = capturesPresent();
+const skipReason = `captures folder ${root} is absent (set KANSOKU_CAPTURES): real-capture tests skipped`;
+if (!present) console.warn(skipReason);
 
-function tsharkAvailable(): boolean {
-  try {
-    execFileSync('tshark', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const tshark = tsharkAvailable();
 
 /** Packet counts per file, from `capinfos -c` and `tshark -T fields -e frame.number | wc -l` (they agree). */
@@ -108,17 +99,12 @@ const KNOWN_COUNTS: Record<string, number> = {
   'rtp/st2110__2110-40__2110-40_5994i.pcap': 90,
 };
 
-function captureFiles(): string[] {
-  if (!capturesPresent) return [];
-  const files: string[] = [];
-  for (const folder of ['flows', 'dns', 'rtp']) {
-    const dir = join(capturesRoot, folder);
-    if (!existsSync(dir)) continue;
-    for (const entry of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
-      if (/\.pcap(ng)?$/.test(entry)) files.push(join(folder, entry));
-    }
-  }
-  return files.sort();
+function allCaptureFiles(): string[] {
+  return ['flows', 'dns', 'rtp']
+    .flatMap((folder) =>
+      captureFiles(folder, /\.pcap(ng)?$/, { recursive: true }).map((entry) => join(folder, entry)),
+    )
+    .sort();
 }
 
 async function readAll(path: string): Promise<PcapPacket[]> {
@@ -168,146 +154,143 @@ function decodeAt(packets: PcapPacket[], index: number): DecodedPacket {
   return decodePacket(packet.linkType, packet.data);
 }
 
-describe.skipIf(!capturesPresent)(
-  `real captures in ${capturesRoot}${capturesPresent ? '' : ` (${skipReason})`}`,
-  () => {
-    const files = captureFiles();
+describe.skipIf(!present)(`real captures in ${root}${present ? '' : ` (${skipReason})`}`, () => {
+  const files = allCaptureFiles();
 
-    it('finds the captures of flows, dns and rtp', () => {
-      expect(files.length).toBeGreaterThan(0);
-    });
+  it('finds the captures of flows, dns and rtp', () => {
+    expect(files.length).toBeGreaterThan(0);
+  });
 
-    for (const file of files) {
-      it(`reads every packet of ${file}`, { timeout: 60_000 }, async () => {
-        const path = join(capturesRoot, file);
-        const packets = await readAll(path);
-        const rows = tshark ? tsharkRows(path) : undefined;
-        const known = KNOWN_COUNTS[file];
-        const expected = rows?.length ?? known;
-        expect(
-          expected,
-          `no packet count known for ${file}: install tshark or add it to KNOWN_COUNTS`,
-        ).toBeDefined();
-        expect(packets).toHaveLength(expected!);
-        if (known !== undefined) expect(packets).toHaveLength(known);
-        for (const packet of packets) expect(packet.data.length).toBe(packet.capturedLength);
-        if (rows === undefined) return;
+  for (const file of files) {
+    it(`reads every packet of ${file}`, { timeout: 60_000 }, async () => {
+      const path = join(root, file);
+      const packets = await readAll(path);
+      const rows = tshark ? tsharkRows(path) : undefined;
+      const known = KNOWN_COUNTS[file];
+      const expected = rows?.length ?? known;
+      expect(
+        expected,
+        `no packet count known for ${file}: install tshark or add it to KNOWN_COUNTS`,
+      ).toBeDefined();
+      expect(packets).toHaveLength(expected!);
+      if (known !== undefined) expect(packets).toHaveLength(known);
+      for (const packet of packets) expect(packet.data.length).toBe(packet.capturedLength);
+      if (rows === undefined) return;
 
-        // Every packet decodes to what tshark sees (outermost IP header and its transport) or fails with a
-        // code where tshark found no IP header either.
-        packets.forEach((packet, i) => {
-          const row = rows[i]!;
-          const where = `${file} frame ${i + 1}`;
-          expect(epoch(packet.timestampNs), where).toBe(row['frame.time_epoch']);
-          const result = tryDecodePacket(packet.linkType, packet.data);
-          if (!result.ok) {
-            expect(
-              row['ip.src'] + row['ipv6.src'],
-              `${where}: ${result.error.code} ${result.error.message}`,
-            ).toBe('');
-            return;
-          }
-          const decoded = result.packet;
-          const [src, dst] =
-            decoded.ipVersion === 4 ? [row['ip.src'], row['ip.dst']] : [row['ipv6.src'], row['ipv6.dst']];
-          expect([decoded.src, decoded.dst], where).toEqual([src, dst]);
-          if (decoded.kind === 'udp') {
-            expect([String(decoded.srcPort), String(decoded.dstPort)], where).toEqual([
-              row['udp.srcport'],
-              row['udp.dstport'],
-            ]);
-          }
-          if (decoded.kind === 'tcp') {
-            expect([String(decoded.srcPort), String(decoded.dstPort)], where).toEqual([
-              row['tcp.srcport'],
-              row['tcp.dstport'],
-            ]);
-          }
-        });
+      // Every packet decodes to what tshark sees (outermost IP header and its transport) or fails with a
+      // code where tshark found no IP header either.
+      packets.forEach((packet, i) => {
+        const row = rows[i]!;
+        const where = `${file} frame ${i + 1}`;
+        expect(epoch(packet.timestampNs), where).toBe(row['frame.time_epoch']);
+        const result = tryDecodePacket(packet.linkType, packet.data);
+        if (!result.ok) {
+          expect(
+            row['ip.src'] + row['ipv6.src'],
+            `${where}: ${result.error.code} ${result.error.message}`,
+          ).toBe('');
+          return;
+        }
+        const decoded = result.packet;
+        const [src, dst] =
+          decoded.ipVersion === 4 ? [row['ip.src'], row['ip.dst']] : [row['ipv6.src'], row['ipv6.dst']];
+        expect([decoded.src, decoded.dst], where).toEqual([src, dst]);
+        if (decoded.kind === 'udp') {
+          expect([String(decoded.srcPort), String(decoded.dstPort)], where).toEqual([
+            row['udp.srcport'],
+            row['udp.dstport'],
+          ]);
+        }
+        if (decoded.kind === 'tcp') {
+          expect([String(decoded.srcPort), String(decoded.dstPort)], where).toEqual([
+            row['tcp.srcport'],
+            row['tcp.dstport'],
+          ]);
+        }
       });
-    }
-
-    const has = (file: string) => existsSync(join(capturesRoot, file));
-
-    it.skipIf(!has('flows/netflow-nfv5.pcap'))(
-      'decodes the NetFlow v5 export to its ports and payload',
-      async () => {
-        // tshark -d udp.port==9990,cflow: 10.19.144.41:40000 → 10.19.144.26:9990, UDP length 1424, v5, 29 records.
-        const packets = await readAll(join(capturesRoot, 'flows/netflow-nfv5.pcap'));
-        const packet = decodeAt(packets, 0);
-        expect(packet).toMatchObject({
-          kind: 'udp',
-          ipVersion: 4,
-          src: '10.19.144.41',
-          dst: '10.19.144.26',
-          srcPort: 40000,
-          dstPort: 9990,
-          truncated: false,
-        });
-        expect(packet.payload.length).toBe(1416);
-        expect(packet.payload.readUInt16BE(0)).toBe(5);
-        expect(packet.payload.readUInt16BE(2)).toBe(29);
-        expect(24 + 29 * 48).toBe(packet.payload.length);
-        expect(packets[0]!.timestampNs).toBe(1_680_655_485_099_595_000n);
-      },
-    );
-
-    it.skipIf(!has('flows/112-IPFIXv10-CISCO-options-map-reassignment__traffic-00.pcap'))(
-      'decodes IPFIX over Linux cooked capture',
-      async () => {
-        const packets = await readAll(
-          join(capturesRoot, 'flows/112-IPFIXv10-CISCO-options-map-reassignment__traffic-00.pcap'),
-        );
-        expect(packets[0]!.linkType).toBe(113);
-        const packet = decodeAt(packets, 0);
-        expect(packet).toMatchObject({ kind: 'udp', srcPort: 61853, dstPort: 9991 });
-        expect(packet.payload.readUInt16BE(0)).toBe(10); // IPFIX version
-        expect(packet.payload.readUInt16BE(2)).toBe(packet.payload.length); // IPFIX message length
-      },
-    );
-
-    it.skipIf(!has('dns/dnsdump_ip4_fragmented+udp.pcap'))(
-      'reports the IPv4 fragments of a DNS answer',
-      async () => {
-        // tshark: frame 2 id 0xd0fe offset 0 MF, frame 3 offset 185 (×8 bytes), last.
-        const packets = await readAll(join(capturesRoot, 'dns/dnsdump_ip4_fragmented+udp.pcap'));
-        expect(decodeAt(packets, 0)).toMatchObject({ kind: 'udp', srcPort: 56680, dstPort: 53 });
-        expect(decodeAt(packets, 1)).toMatchObject({
-          kind: 'fragment',
-          protocol: 17,
-          src: '193.24.227.238',
-          fragment: { id: 0xd0fe, offset: 0, moreFragments: true },
-        });
-        expect(decodeAt(packets, 2)).toMatchObject({
-          kind: 'fragment',
-          fragment: { id: 0xd0fe, offset: 1480, moreFragments: false },
-        });
-      },
-    );
-
-    it.skipIf(!has('dns/dnsdump_ip6_fragmented+udp.pcap'))(
-      'reports the IPv6 fragments of a DNS answer',
-      async () => {
-        const packets = await readAll(join(capturesRoot, 'dns/dnsdump_ip6_fragmented+udp.pcap'));
-        expect(decodeAt(packets, 1)).toMatchObject({
-          kind: 'fragment',
-          ipVersion: 6,
-          protocol: 17,
-          src: '2001:470:765b::a25:53',
-          fragment: { id: 0x28403c0b, offset: 0, moreFragments: true },
-        });
-        expect(decodeAt(packets, 2)).toMatchObject({
-          kind: 'fragment',
-          fragment: { offset: 1448, moreFragments: false },
-        });
-      },
-    );
-
-    it.skipIf(!has('rtp/st2110__2110-40__2110-40_5994i.pcap'))('keeps nanosecond timestamps', async () => {
-      const packets = await readAll(join(capturesRoot, 'rtp/st2110__2110-40__2110-40_5994i.pcap'));
-      expect(packets[0]!.timestampNs).toBe(1_518_791_594_882_444_675n);
-      expect(packets[1]!.timestampNs).toBe(1_518_791_594_882_653_619n);
-      expect(decodeAt(packets, 0)).toMatchObject({ kind: 'udp', src: '192.168.10.144', srcPort: 10000 });
     });
-  },
-);
+  }
+
+  const has = (file: string) => existsSync(join(root, file));
+
+  it.skipIf(!has('flows/netflow-nfv5.pcap'))(
+    'decodes the NetFlow v5 export to its ports and payload',
+    async () => {
+      // tshark -d udp.port==9990,cflow: 10.19.144.41:40000 → 10.19.144.26:9990, UDP length 1424, v5, 29 records.
+      const packets = await readAll(join(root, 'flows/netflow-nfv5.pcap'));
+      const packet = decodeAt(packets, 0);
+      expect(packet).toMatchObject({
+        kind: 'udp',
+        ipVersion: 4,
+        src: '10.19.144.41',
+        dst: '10.19.144.26',
+        srcPort: 40000,
+        dstPort: 9990,
+        truncated: false,
+      });
+      expect(packet.payload.length).toBe(1416);
+      expect(packet.payload.readUInt16BE(0)).toBe(5);
+      expect(packet.payload.readUInt16BE(2)).toBe(29);
+      expect(24 + 29 * 48).toBe(packet.payload.length);
+      expect(packets[0]!.timestampNs).toBe(1_680_655_485_099_595_000n);
+    },
+  );
+
+  it.skipIf(!has('flows/112-IPFIXv10-CISCO-options-map-reassignment__traffic-00.pcap'))(
+    'decodes IPFIX over Linux cooked capture',
+    async () => {
+      const packets = await readAll(
+        join(root, 'flows/112-IPFIXv10-CISCO-options-map-reassignment__traffic-00.pcap'),
+      );
+      expect(packets[0]!.linkType).toBe(113);
+      const packet = decodeAt(packets, 0);
+      expect(packet).toMatchObject({ kind: 'udp', srcPort: 61853, dstPort: 9991 });
+      expect(packet.payload.readUInt16BE(0)).toBe(10); // IPFIX version
+      expect(packet.payload.readUInt16BE(2)).toBe(packet.payload.length); // IPFIX message length
+    },
+  );
+
+  it.skipIf(!has('dns/dnsdump_ip4_fragmented+udp.pcap'))(
+    'reports the IPv4 fragments of a DNS answer',
+    async () => {
+      // tshark: frame 2 id 0xd0fe offset 0 MF, frame 3 offset 185 (×8 bytes), last.
+      const packets = await readAll(join(root, 'dns/dnsdump_ip4_fragmented+udp.pcap'));
+      expect(decodeAt(packets, 0)).toMatchObject({ kind: 'udp', srcPort: 56680, dstPort: 53 });
+      expect(decodeAt(packets, 1)).toMatchObject({
+        kind: 'fragment',
+        protocol: 17,
+        src: '193.24.227.238',
+        fragment: { id: 0xd0fe, offset: 0, moreFragments: true },
+      });
+      expect(decodeAt(packets, 2)).toMatchObject({
+        kind: 'fragment',
+        fragment: { id: 0xd0fe, offset: 1480, moreFragments: false },
+      });
+    },
+  );
+
+  it.skipIf(!has('dns/dnsdump_ip6_fragmented+udp.pcap'))(
+    'reports the IPv6 fragments of a DNS answer',
+    async () => {
+      const packets = await readAll(join(root, 'dns/dnsdump_ip6_fragmented+udp.pcap'));
+      expect(decodeAt(packets, 1)).toMatchObject({
+        kind: 'fragment',
+        ipVersion: 6,
+        protocol: 17,
+        src: '2001:470:765b::a25:53',
+        fragment: { id: 0x28403c0b, offset: 0, moreFragments: true },
+      });
+      expect(decodeAt(packets, 2)).toMatchObject({
+        kind: 'fragment',
+        fragment: { offset: 1448, moreFragments: false },
+      });
+    },
+  );
+
+  it.skipIf(!has('rtp/st2110__2110-40__2110-40_5994i.pcap'))('keeps nanosecond timestamps', async () => {
+    const packets = await readAll(join(root, 'rtp/st2110__2110-40__2110-40_5994i.pcap'));
+    expect(packets[0]!.timestampNs).toBe(1_518_791_594_882_444_675n);
+    expect(packets[1]!.timestampNs).toBe(1_518_791_594_882_653_619n);
+    expect(decodeAt(packets, 0)).toMatchObject({ kind: 'udp', src: '192.168.10.144', srcPort: 10000 });
+  });
+});

@@ -11,6 +11,7 @@ import {
   readPcapBuffer,
   tryDecodePacket,
 } from '../../src/pcap/index.ts';
+import { tsharkAvailable } from '../../src/testing/captures.ts';
 import {
   classicPcap,
   ethernet,
@@ -270,15 +271,6 @@ describe('malformed frames', () => {
     }
   });
 });
-
-function tsharkAvailable(): boolean {
-  try {
-    execFileSync('tshark', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe.skipIf(!tsharkAvailable())('against tshark', () => {
   const tmp = mkdtempSync(join(tmpdir(), 'kansoku-packet-'));

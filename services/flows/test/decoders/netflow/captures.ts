@@ -1,17 +1,16 @@
 /**
- * Real export captures for the conformance tests: read from `$KANSOKU_CAPTURES/flows` (default
- * `/work/shared/captures/flows`, beside the project), never copied into the repository.
+ * Real export captures for the conformance tests: read from `<captures>/flows` (the captures folder is
+ * `$KANSOKU_CAPTURES`, else `../shared/captures` beside the repository), never copied into the repository.
  */
 
-import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseIpAddress } from '@kansoku/contracts/ip-address';
 import { tryDecodePacket } from '@kansoku/kit/pcap/packet';
 import { readPcapFile } from '@kansoku/kit/pcap/reader';
+import { capturesPresent, capturesRoot, captureFiles as filesIn } from '@kansoku/kit/testing/captures';
 
-export const capturesRoot = process.env.KANSOKU_CAPTURES ?? '/work/shared/captures';
-export const flowCaptures = join(capturesRoot, 'flows');
-export const haveCaptures = existsSync(flowCaptures);
+export const flowCaptures = join(capturesRoot(), 'flows');
+export const haveCaptures = capturesPresent('flows');
 export const missingCapturesMessage = `flow captures not found at ${flowCaptures} (set KANSOKU_CAPTURES): conformance tests skipped`;
 
 export interface ExportPacket {
@@ -22,11 +21,9 @@ export interface ExportPacket {
   receivedNs: bigint;
 }
 
+/** The names of the flow captures matching `pattern`, sorted; empty when the folder is absent. */
 export function captureFiles(pattern: RegExp): string[] {
-  if (!haveCaptures) return [];
-  return readdirSync(flowCaptures)
-    .filter((name) => pattern.test(name))
-    .sort();
+  return filesIn('flows', pattern);
 }
 
 /** The UDP payloads of a capture, with their source address and capture time. */

@@ -9,11 +9,12 @@ import { join } from 'node:path';
 import type { FlowRecord } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import { IpVersion } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import { formatIpAddress } from '@kansoku/contracts/ip-address';
+import { tsharkAvailable } from '@kansoku/kit/testing/captures';
 import { describe, expect, it } from 'vitest';
 import { createNetflowDecoder } from '../../../src/decoders/netflow/index.ts';
 import { flowCaptures, haveCaptures, missingCapturesMessage, readExportPackets } from './captures.ts';
 
-const haveTshark = spawnSync('which', ['tshark']).status === 0;
+const haveTshark = tsharkAvailable();
 const skipReason = !haveCaptures
   ? missingCapturesMessage
   : !haveTshark

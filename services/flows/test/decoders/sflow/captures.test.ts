@@ -8,10 +8,10 @@ import { execFileSync } from 'node:child_process';
 import type { FlowRecord } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import { FlowDirection } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import { formatIpAddress, parseIpAddress } from '@kansoku/contracts/ip-address';
+import { capturesRoot, tsharkAvailable } from '@kansoku/kit/testing/captures';
 import { describe, expect, it } from 'vitest';
 import {
   type CapturedDatagram,
-  capturesRoot,
   readSflowCapture,
   sflowCaptureFiles,
 } from '../../../src/decoders/sflow/captures.ts';
@@ -27,14 +27,6 @@ const present = files.length > 0;
 const skipReason = `no sflow-*.pcap in ${root}/flows (set KANSOKU_CAPTURES): sFlow capture tests skipped`;
 if (!present) console.warn(skipReason);
 
-function tsharkAvailable(): boolean {
-  try {
-    execFileSync('tshark', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 const tshark = present && tsharkAvailable();
 if (present && !tshark) console.warn('tshark is not installed: the sFlow tshark comparison is skipped');
 
