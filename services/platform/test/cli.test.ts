@@ -17,7 +17,8 @@ function kansoku(args: string[], env: Record<string, string> = {}) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-describe('kansoku CLI', () => {
+// Each case starts the CLI with tsx (1–3 s, more on a busy 2-core machine).
+describe('kansoku CLI', { timeout: 30_000 }, () => {
   it('up --check exits non-zero naming the bad key and where it came from', () => {
     const out = kansoku(['up', '--check'], { KANSOKU_GATEWAY_PORT: 'not-a-port' });
     expect(out.code).toBe(2);
