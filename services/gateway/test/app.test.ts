@@ -1,15 +1,5 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  createMetricsRegistry,
-  createWarehouse,
-  defineQuery,
-  silentLogger,
-  TimeRangeParams,
-  validateTimeRange,
-  type Warehouse,
-} from '@kansoku/kit';
+import { defineQuery, TimeRangeParams, validateTimeRange, type Warehouse } from '@kansoku/kit';
+import { openTestWarehouse, type TestWarehouse } from '@kansoku/kit/testing/warehouse';
 import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -45,25 +35,14 @@ const adminQuery = defineQuery({
 });
 
 describe('gateway app', () => {
-  let dir: string;
+  let db: TestWarehouse;
   let warehouse: Warehouse;
   let app: FastifyInstance;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'kansoku-gw-'));
-    const metrics = createMetricsRegistry();
-    warehouse = createWarehouse(
-      {
-        url: '',
-        path: dir,
-        database: 'kansoku',
-        username: 'default',
-        password: '',
-        requestTimeoutMs: 60_000,
-      },
-      { log: silentLogger(), metrics },
-    );
-    await warehouse.start();
+    db = await openTestWarehouse({ prefix: 'kansoku-gw-', processMetrics: true });
+    const { metrics } = db;
+    warehouse = db.warehouse;
     app = Fastify();
     await app.register(gatewayApp, {
       config: {
@@ -91,8 +70,7 @@ describe('gateway app', () => {
 
   afterAll(async () => {
     await app.close();
-    await warehouse.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await db.close();
   });
 
   const range = 'from=1700000000000&to=1700003600000&step=60';

@@ -1,36 +1,21 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../src/log.ts';
-import { createMetricsRegistry } from '../src/metrics.ts';
+import { openTestWarehouse, type TestWarehouse } from '../src/testing/warehouse.ts';
 import { ingestLedgerMigration, latestIntent, writeIntent } from '../src/warehouse/ingest-ledger.ts';
 import { migrate } from '../src/warehouse/migrations.ts';
-import { createWarehouse, type Warehouse } from '../src/warehouse/warehouse.ts';
+import type { Warehouse } from '../src/warehouse/warehouse.ts';
 
 describe('embedded warehouse (chDB)', () => {
-  let dir: string;
+  let db: TestWarehouse;
   let warehouse: Warehouse;
   const log = silentLogger();
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'kansoku-wh-'));
-    warehouse = createWarehouse(
-      {
-        url: '',
-        path: dir,
-        database: 'kansoku_test',
-        username: 'default',
-        password: '',
-        requestTimeoutMs: 60_000,
-      },
-      { log, metrics: createMetricsRegistry({ processMetrics: false }) },
-    );
-    await warehouse.start();
+    db = await openTestWarehouse({ database: 'kansoku_test' });
+    warehouse = db.warehouse;
   });
   afterAll(async () => {
-    await warehouse.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await db.close();
   });
 
   it('applies migrations once, in id order, and refuses an edited one', async () => {

@@ -4,18 +4,16 @@
  * have left them (intent written, rows maybe inserted, offset not committed), then starting a sink.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaAdmin, createKafkaConsumer, createKafkaProducer } from '../../src/kafka/index.ts';
 import type { IncomingMessage, KafkaAdmin, KafkaProducer } from '../../src/kafka/types.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createMetricsRegistry } from '../../src/metrics.ts';
 import { createWarehouseSink, type SinkRows } from '../../src/pipeline/warehouse-sink.ts';
+import { openTestWarehouse, type TestWarehouse } from '../../src/testing/warehouse.ts';
 import { ingestLedgerMigration, ledgerToken, writeIntent } from '../../src/warehouse/ingest-ledger.ts';
 import { migrate } from '../../src/warehouse/migrations.ts';
-import { createWarehouse, type Warehouse } from '../../src/warehouse/warehouse.ts';
+import type { Warehouse } from '../../src/warehouse/warehouse.ts';
 
 const log = silentLogger();
 const brokers = (process.env.KANSOKU_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
@@ -38,27 +36,16 @@ const aggregate = (items: { key: string; n: number }[]): SinkRows[] => {
 };
 
 describe('warehouse sink (exactly once)', () => {
-  let dir: string;
+  let db: TestWarehouse | undefined;
   let warehouse: Warehouse;
   let admin: KafkaAdmin;
   let producer: KafkaProducer;
   const topics: string[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'kansoku-sink-'));
-    const metrics = createMetricsRegistry({ processMetrics: false });
-    warehouse = createWarehouse(
-      {
-        url: '',
-        path: dir,
-        database: 'kansoku',
-        username: 'default',
-        password: '',
-        requestTimeoutMs: 60_000,
-      },
-      { log, metrics },
-    );
-    await warehouse.start();
+    db = await openTestWarehouse({ prefix: 'kansoku-sink-' });
+    const { metrics } = db;
+    warehouse = db.warehouse;
     await migrate(
       warehouse,
       [
@@ -83,8 +70,7 @@ describe('warehouse sink (exactly once)', () => {
     await producer?.stop();
     if (topics.length > 0) await admin?.deleteTopics(topics);
     await admin?.close();
-    await warehouse?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await db?.close();
   });
 
   /** A one-partition topic holding values 1..count under key `key`. */
