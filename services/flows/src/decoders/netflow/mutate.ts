@@ -17,16 +17,9 @@ import {
   truncate,
 } from '@kansoku/kit/testing/fuzz';
 
-export type MutationKind = 'bitflip' | 'bytes' | 'truncate' | 'length' | 'extend' | 'splice';
+export const MUTATION_KINDS = ['bitflip', 'bytes', 'truncate', 'length', 'extend', 'splice'] as const;
 
-export const MUTATION_KINDS: readonly MutationKind[] = [
-  'bitflip',
-  'bytes',
-  'truncate',
-  'length',
-  'extend',
-  'splice',
-];
+export type MutationKind = (typeof MUTATION_KINDS)[number];
 
 /**
  * Offsets of the 16-bit fields that steer parsing: the header's length (IPFIX) or count (v5, v9), every set's id

@@ -15,16 +15,16 @@ import {
   truncate,
 } from '@kansoku/kit/testing/fuzz';
 
-export type MutationKind = 'bit-flip' | 'truncate' | 'length-word' | 'insert-delete' | 'append' | 'combined';
-
-export const MUTATION_KINDS: readonly MutationKind[] = [
+export const MUTATION_KINDS = [
   'bit-flip',
   'truncate',
   'length-word',
   'insert-delete',
   'append',
   'combined',
-];
+] as const;
+
+export type MutationKind = (typeof MUTATION_KINDS)[number];
 
 function applyOne(kind: Exclude<MutationKind, 'combined'>, data: Buffer, random: Random): Buffer {
   switch (kind) {
