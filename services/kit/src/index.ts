@@ -1,4 +1,5 @@
 export * from './config.ts';
+export * from './detections.ts';
 export type * from './enrichment.ts';
 export * from './errors.ts';
 export * from './health.ts';
