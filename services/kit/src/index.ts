@@ -11,6 +11,7 @@ export * from './metrics.ts';
 export * from './nats.ts';
 export * from './pipeline/warehouse-sink.ts';
 export * from './queries.ts';
+export * from './random.ts';
 export type * from './service.ts';
 export * from './warehouse/ingest-ledger.ts';
 export * from './warehouse/migrations.ts';

@@ -2,6 +2,7 @@
  * Draws simulated flows shaped by the report (profile.ts). Deterministic for a seed, so a load test can be
  * replayed and a test can know what was sent.
  */
+import { seededRandom } from '@kansoku/kit';
 import { IPV6_BYTE_SHARE, LOCAL_AS, PORT_MIX, pickWeighted, SOURCE_ASES, trafficLevel } from './profile.ts';
 
 export interface SimulatedFlow {
@@ -20,18 +21,6 @@ export interface SimulatedFlow {
   outInterface: number;
   startMs: number;
   endMs: number;
-}
-
-/** mulberry32: small, fast and seedable; quality is ample for traffic shapes. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** A source address inside a per-AS block: 198.18.<as index>.x (RFC 2544 benchmark range) or 2001:db8:<as>::x. */

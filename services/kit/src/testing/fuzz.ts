@@ -10,20 +10,9 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-/** A source of floats uniform in [0, 1). */
-export type Random = () => number;
+import { type Random, seededRandom } from '../random.ts';
 
-/** mulberry32: a small, fast, seedable generator (uniform in [0, 1)). */
-export function seededRandom(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { type Random, seededRandom };
 
 /** An integer in [0, below). */
 export function randomInt(random: Random, below: number): number {
