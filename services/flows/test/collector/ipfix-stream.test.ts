@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { createIpfixFramer, type IpfixStreamError, IpfixStreamErrorCode } from '../../src/collector/ipfix-stream.ts';
+import {
+  createIpfixFramer,
+  type IpfixStreamError,
+  IpfixStreamErrorCode,
+} from '../../src/collector/ipfix-stream.ts';
 import { ipfixStream } from './ipfix-packets.ts';
 
 const messages = ipfixStream(5, 3);
