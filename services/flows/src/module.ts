@@ -1,6 +1,9 @@
 import { type DomainModule, defineSection, kafkaSection } from '@kansoku/kit';
-import { createKafkaConsumer } from '@kansoku/kit/kafka/index';
+import { createKafkaConsumer, createKafkaProducer } from '@kansoku/kit/kafka/index';
 import { Type } from '@sinclair/typebox';
+import { createFlowsCollector, type FlowsCollector } from './collector/collector.ts';
+import { flowsCollectorSchema } from './collector/config.ts';
+import { createPrefixAsTable } from './collector/prefix-table.ts';
 import { createFlowsProcessor, FLOW_RECORDS_TOPIC, FLOWS_PROCESSOR_GROUP } from './processor.ts';
 import { flowsQueries } from './queries.ts';
 import { flowsMigrations } from './tables.ts';
@@ -31,12 +34,51 @@ export const flowsProcessorSection = defineSection(
   }),
 );
 
+export const flowsCollectorSection = defineSection('flowsCollector', flowsCollectorSchema);
+
+/** The collector built last in this process, for `endpoints()` (printed by `kansoku up` once started). */
+let builtCollector: FlowsCollector | undefined;
+
 export const flowsModule: DomainModule = {
   name: 'flows',
-  sections: [flowsProcessorSection],
+  sections: [flowsProcessorSection, flowsCollectorSection],
   migrations: flowsMigrations,
   queries: flowsQueries,
   services: [
+    {
+      name: 'flows-collector',
+      description:
+        'Receives NetFlow v5/v9, IPFIX (UDP and TCP) and sFlow and publishes flow records to Kafka',
+      build(runtime) {
+        const log = runtime.log.child({ component: 'flows-collector' });
+        const collectorConfig = runtime.config.get(flowsCollectorSection);
+        // Validated here, at build time, so `--check` names a bad entry.
+        const prefixTable = createPrefixAsTable(collectorConfig.prefixes, 'flowsCollector.prefixes');
+        const kafka = runtime.config.get(kafkaSection);
+        const producer = createKafkaProducer(
+          runtime.kafka(),
+          { maxBatchMessages: kafka.producerMaxBatchMessages, lingerMs: kafka.producerLingerMs },
+          { log, metrics: runtime.metrics },
+        );
+        const collector = createFlowsCollector(collectorConfig, {
+          producer,
+          log,
+          metrics: runtime.metrics,
+          ...(prefixTable.size > 0 ? { originAs: prefixTable } : {}),
+        });
+        builtCollector = collector;
+        // The producer starts first and stops last: the collector flushes into it on stop.
+        return [
+          { name: 'flows-collector-producer', start: () => producer.start(), stop: () => producer.stop() },
+          collector,
+        ];
+      },
+      endpoints() {
+        return (builtCollector?.endpoints() ?? []).map(
+          (e) => `flows    ${e.kind.padEnd(9)} ${e.transport}://${e.address}:${e.port}`,
+        );
+      },
+    },
     {
       name: 'flows-processor',
       description: 'Consumes flow records and writes the per-minute traffic rollups',
