@@ -60,7 +60,9 @@ describe('flows detector service', () => {
   it('publishes a firing and then a resolved volumetric-ddos detection on NATS', async () => {
     const received: Detection[] = [];
     const subscription = nats.connection().subscribe('kansoku.detections.flows.>', {
-      callback: (_error, message) => received.push(message.json<Detection>()),
+      callback: (_error, message) => {
+        received.push(message.json<Detection>());
+      },
     });
     const consumer = createKafkaConsumer(
       connection,
