@@ -1,85 +1,194 @@
-import { create, type MessageInitShape } from '@bufbuild/protobuf';
-import { FlowRecordSchema, IpVersion } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
+import { create, type MessageInitShape, toBinary } from '@bufbuild/protobuf';
+import { FlowProtocol, FlowRecordSchema, IpVersion } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import { parseIpAddress } from '@kansoku/contracts/ip-address';
 import { describe, expect, it } from 'vitest';
-import { rollupPerMinute } from '../src/processor.ts';
+import {
+  aggregateFlowRecords,
+  decodeFlowRecord,
+  rawFlowRows,
+  rollupPerHour,
+  rollupPerMinute,
+  rollupSourcePort,
+} from '../src/processor.ts';
 
-const minute = (m: number) => BigInt(1_700_000_040 + m * 60) * 1_000_000_000n;
+/** 2023-11-14 22:14:00 UTC, a minute boundary; the hour starts at 22:00. */
+const M0 = 1_700_000_040;
+const at = (seconds: number) => BigInt(M0 + seconds) * 1_000_000_000n;
 
 function record(over: MessageInitShape<typeof FlowRecordSchema>) {
   return create(FlowRecordSchema, {
-    timeReceivedNs: minute(0),
+    timeReceivedNs: at(0),
     exporterAddress: parseIpAddress('192.0.2.1'),
+    inInterface: 10,
+    outInterface: 20,
     ipVersion: IpVersion.V4,
     protocol: 6,
+    srcPort: 443,
+    dstPort: 50_123,
     applicationName: 'HTTPS',
+    srcAs: 64_500,
+    dstAs: 64_501,
     bytes: 1500n,
     packets: 1n,
     ...over,
   });
 }
 
-describe('flows per-minute rollup', () => {
-  it('sums records of the same minute and key, and keeps keys apart', () => {
+const cell = (over: Record<string, unknown>) => ({
+  time: M0,
+  exporter: '192.0.2.1',
+  in_interface: 10,
+  out_interface: 20,
+  ip_version: 4,
+  protocol: 6,
+  src_port: 443,
+  application: 'HTTPS',
+  src_as: 64_500,
+  dst_as: 64_501,
+  bytes: '1500',
+  packets: '1',
+  flows: 1,
+  ...over,
+});
+
+describe('source port folding', () => {
+  it('keeps well-known ports and the keep-list, folds other ports from 1024 up to 0', () => {
+    expect([0, 53, 80, 443, 1023].map(rollupSourcePort)).toEqual([0, 53, 80, 443, 1023]);
+    expect([8080, 8443, 3478].map(rollupSourcePort)).toEqual([8080, 8443, 3478]);
+    expect([1024, 5353, 50_123, 65_535].map(rollupSourcePort)).toEqual([0, 0, 0, 0]);
+  });
+});
+
+describe('flows rollups', () => {
+  it('sums records of the same minute and key, keeps keys apart, and sorts by the table key', () => {
     const out = rollupPerMinute([
+      record({ timeReceivedNs: at(61) }),
       record({}),
-      record({ bytes: 500n, packets: 2n }),
+      record({ bytes: 500n, packets: 2n, dstPort: 60_000 }),
       record({ ipVersion: IpVersion.V6, bytes: 100n }),
-      record({ timeReceivedNs: minute(1) + 59_000_000_000n }),
       record({ exporterAddress: parseIpAddress('2001:db8::1') }),
+      record({ srcPort: 50_000, dstPort: 443, bytes: 40n }),
+      record({ srcPort: 51_000, dstPort: 443, bytes: 60n }),
+      record({ srcAs: 64_499 }),
+      record({ outInterface: 21 }),
     ]);
     expect(out.table).toBe('{{db}}.flows_traffic_1m');
-    const m0 = 1_700_000_040;
     expect(out.rows).toEqual([
-      {
-        minute: m0,
-        exporter: '192.0.2.1',
-        ip_version: 4,
-        protocol: 6,
-        application: 'HTTPS',
-        bytes: '2000',
-        packets: '3',
-        flows: 2,
-      },
-      {
-        minute: m0,
-        exporter: '192.0.2.1',
-        ip_version: 6,
-        protocol: 6,
-        application: 'HTTPS',
-        bytes: '100',
-        packets: '1',
-        flows: 1,
-      },
-      {
-        minute: m0,
-        exporter: '2001:db8::1',
-        ip_version: 4,
-        protocol: 6,
-        application: 'HTTPS',
-        bytes: '1500',
-        packets: '1',
-        flows: 1,
-      },
-      {
-        minute: m0 + 60,
-        exporter: '192.0.2.1',
-        ip_version: 4,
-        protocol: 6,
-        application: 'HTTPS',
-        bytes: '1500',
-        packets: '1',
-        flows: 1,
-      },
+      cell({ src_port: 0, bytes: '100', packets: '2', flows: 2 }),
+      cell({ src_as: 64_499 }),
+      cell({ bytes: '2000', packets: '3', flows: 2 }),
+      cell({ out_interface: 21 }),
+      cell({ ip_version: 6, bytes: '100' }),
+      cell({ exporter: '2001:db8::1' }),
+      cell({ time: M0 + 60 }),
     ]);
   });
 
-  it('gives the same rows for the same records in any order (replays must match)', () => {
+  it('sums the same cells per hour as per minute', () => {
+    const records = [
+      record({ timeReceivedNs: at(-14 * 60) }), // 22:00:00, the hour's first second
+      record({ timeReceivedNs: at(0) }),
+      record({ timeReceivedNs: at(45 * 60 + 59) }), // 22:59:59
+      record({ timeReceivedNs: at(46 * 60) }), // 23:00:00, the next hour
+      record({ timeReceivedNs: at(60), protocol: 17, applicationName: 'QUIC' }),
+    ];
+    const hour = M0 - 14 * 60;
+    expect(rollupPerHour(records).rows).toEqual([
+      cell({ time: hour, bytes: '4500', packets: '3', flows: 3 }),
+      cell({ time: hour, protocol: 17, application: 'QUIC' }),
+      cell({ time: hour + 3600 }),
+    ]);
+    const minuteBytes = rollupPerMinute(records).rows.reduce((n, r) => n + Number(r.bytes), 0);
+    const hourBytes = rollupPerHour(records).rows.reduce((n, r) => n + Number(r.bytes), 0);
+    expect(hourBytes).toBe(minuteBytes);
+  });
+
+  it('gives the same rollup rows for the same records in any order (replays must match)', () => {
     const records = [
       record({}),
       record({ protocol: 17, applicationName: 'QUIC' }),
-      record({ timeReceivedNs: minute(3) }),
+      record({ timeReceivedNs: at(3 * 60) }),
+      record({ srcPort: 8443, ipVersion: IpVersion.V6 }),
     ];
-    expect(rollupPerMinute(records)).toEqual(rollupPerMinute([...records].reverse()));
+    const reversed = [...records].reverse();
+    expect(rollupPerMinute(records)).toEqual(rollupPerMinute(reversed));
+    expect(rollupPerHour(records)).toEqual(rollupPerHour(reversed));
+  });
+});
+
+describe('raw flow rows', () => {
+  it('keeps every field, times to the millisecond, sorted by receive time', () => {
+    const first = record({
+      timeReceivedNs: at(1) + 123_456_789n,
+      timeFlowStartNs: at(-10) + 5_000_000n,
+      timeFlowEndNs: at(0),
+      flowProtocol: FlowProtocol.IPFIX,
+      observationDomainId: 7,
+      srcAddress: parseIpAddress('198.51.100.10'),
+      dstAddress: parseIpAddress('203.0.113.20'),
+      nextHopAddress: parseIpAddress('192.0.2.254'),
+      srcPrefixLength: 24,
+      dstPrefixLength: 16,
+      tcpFlags: 0x12,
+      samplingRate: 100,
+      rawBytes: 15n,
+      rawPackets: 1n,
+      bytes: 1500n,
+      packets: 100n,
+      srcVlanId: 100,
+    });
+    const earlier = record({ timeReceivedNs: at(0) });
+    const { table, rows } = rawFlowRows([first, earlier]);
+    expect(table).toBe('{{db}}.flows_raw');
+    expect(rows[0]).toMatchObject({
+      time_received: '2023-11-14 22:14:00.000',
+      src_address: '',
+      next_hop: '',
+    });
+    expect(rows[1]).toEqual({
+      time_received: '2023-11-14 22:14:01.123',
+      time_flow_start: '2023-11-14 22:13:50.005',
+      time_flow_end: '2023-11-14 22:14:00.000',
+      exporter: '192.0.2.1',
+      observation_domain_id: 7,
+      flow_protocol: FlowProtocol.IPFIX,
+      in_interface: 10,
+      out_interface: 20,
+      direction: 0,
+      ip_version: 4,
+      src_address: '198.51.100.10',
+      dst_address: '203.0.113.20',
+      src_prefix_length: 24,
+      dst_prefix_length: 16,
+      src_port: 443,
+      dst_port: 50_123,
+      protocol: 6,
+      tcp_flags: 0x12,
+      bytes: '1500',
+      packets: '100',
+      sampling_rate: 100,
+      raw_bytes: '15',
+      raw_packets: '1',
+      src_as: 64_500,
+      dst_as: 64_501,
+      next_hop: '192.0.2.254',
+      src_vlan_id: 100,
+      dst_vlan_id: 0,
+      application: 'HTTPS',
+    });
+  });
+
+  it('writes the 1-minute, 1-hour and raw tables from one decoded batch', () => {
+    const records = [record({}), record({ timeReceivedNs: at(90) })];
+    const decoded = records.map((r) =>
+      decodeFlowRecord({ value: Buffer.from(toBinary(FlowRecordSchema, r)) }),
+    );
+    const outputs = aggregateFlowRecords(decoded);
+    expect(outputs.map((o) => [o.table, o.rows.length])).toEqual([
+      ['{{db}}.flows_traffic_1m', 2],
+      ['{{db}}.flows_traffic_1h', 1],
+      ['{{db}}.flows_raw', 2],
+    ]);
+    expect(outputs[1]?.rows[0]).toMatchObject({ bytes: '3000', flows: 2 });
   });
 });
