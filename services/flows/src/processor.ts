@@ -152,9 +152,22 @@ export function rollupPerHour(records: readonly FlowRecord[]): SinkRows {
   return { table: FLOWS_1H_TABLE, rows: cellRows(sumCells(minuteCells(records), 3600)) };
 }
 
-/** DateTime64(3, 'UTC') input as 'YYYY-MM-DD hh:mm:ss.sss' (plain numbers are ambiguous to ClickHouse). */
-function dateTime64(ns: bigint): string {
-  return new Date(Number(ns / 1_000_000n)).toISOString().slice(0, 23).replace('T', ' ');
+/**
+ * DateTime64(3, 'UTC') input as 'YYYY-MM-DD hh:mm:ss.sss' (plain numbers are ambiguous to ClickHouse).
+ * The records of a batch share few seconds, so the text of the last second is reused.
+ */
+function dateTime64Formatter(): (ns: bigint) => string {
+  let second = -1;
+  let prefix = '';
+  return (ns) => {
+    const ms = Number(ns / 1_000_000n);
+    const s = Math.floor(ms / 1000);
+    if (s !== second) {
+      second = s;
+      prefix = new Date(s * 1000).toISOString().slice(0, 19).replace('T', ' ');
+    }
+    return `${prefix}.${String(ms - s * 1000).padStart(3, '0')}`;
+  };
 }
 
 /** One row per record, in receive order (stable, so a replay gives the same block). */
@@ -162,10 +175,13 @@ export function rawFlowRows(records: readonly FlowRecord[]): SinkRows {
   const sorted = [...records].sort((a, b) =>
     a.timeReceivedNs < b.timeReceivedNs ? -1 : a.timeReceivedNs > b.timeReceivedNs ? 1 : 0,
   );
+  const received = dateTime64Formatter();
+  const flowStart = dateTime64Formatter();
+  const flowEnd = dateTime64Formatter();
   const rows = sorted.map((r) => ({
-    time_received: dateTime64(r.timeReceivedNs),
-    time_flow_start: dateTime64(r.timeFlowStartNs),
-    time_flow_end: dateTime64(r.timeFlowEndNs),
+    time_received: received(r.timeReceivedNs),
+    time_flow_start: flowStart(r.timeFlowStartNs),
+    time_flow_end: flowEnd(r.timeFlowEndNs),
     exporter: exporterOf(r),
     observation_domain_id: r.observationDomainId,
     flow_protocol: r.flowProtocol,

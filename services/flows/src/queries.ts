@@ -125,9 +125,31 @@ function validateTimeZone(p: { timezone: string }): void {
     throw new QueryParameterError('timezone', 'is not a known IANA time zone');
 }
 
-function timeZoneOf(p: { timezone: string }): string {
+/** A parameter error found while running (after the gateway's validate step): still a 400. */
+class LateParameterError extends QueryParameterError {
+  readonly statusCode = 400;
+}
+
+const warehouseZones = new WeakMap<Warehouse, Promise<Set<string>>>();
+
+/**
+ * The canonical zone, checked against ClickHouse's own list too (its tz database may lag the
+ * runtime's ICU by a zone or two; an unknown zone would otherwise fail the query with a 500).
+ */
+async function timeZoneOf(warehouse: Warehouse, p: { timezone: string }): Promise<string> {
   const zone = canonicalTimeZone(p.timezone);
-  if (!zone) throw new QueryParameterError('timezone', 'is not a known IANA time zone');
+  if (!zone) throw new LateParameterError('timezone', 'is not a known IANA time zone');
+  let zones = warehouseZones.get(warehouse);
+  if (!zones) {
+    zones = warehouse
+      .query<{ time_zone: string }>('SELECT time_zone FROM system.time_zones')
+      .then((rows) => new Set(rows.map((r) => r.time_zone)));
+    warehouseZones.set(warehouse, zones);
+    zones.catch(() => warehouseZones.delete(warehouse));
+  }
+  if (!(await zones).has(zone)) {
+    throw new LateParameterError('timezone', `${zone} is not in the warehouse's time zone database`);
+  }
   return zone;
 }
 
@@ -534,7 +556,7 @@ async function localSlots(
   slotMinutes: number,
   byWeekday: boolean,
 ): Promise<LocalSlot[]> {
-  const zone = timeZoneOf(p);
+  const zone = await timeZoneOf(warehouse, p);
   const choice = chooseRollup({ ...p, bucketSeconds: slotMinutes * 60, timezone: zone, requested: p.rollup });
   const source = rollupSource(choice, p);
   const weekday = byWeekday ? 'toDayOfWeek(t)' : '0';
@@ -712,7 +734,7 @@ export const dailyVolume = defineQuery({
     validateTimeZone(p);
   },
   async run(p, { warehouse }) {
-    const zone = timeZoneOf(p);
+    const zone = await timeZoneOf(warehouse, p);
     const choice = chooseRollup({ ...p, bucketSeconds: 86_400, timezone: zone, requested: p.rollup });
     const source = rollupSource(choice, p);
     const rows = await warehouse.query<{

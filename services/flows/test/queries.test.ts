@@ -447,6 +447,19 @@ describe('flows queries on the embedded ClickHouse, through the gateway', () => 
       const body = (await get(path, 400)) as unknown as { parameter?: string; message: string };
       expect(body.parameter, path).toBe(parameter);
     }
+    // A zone the runtime knows and ClickHouse's tz database does not (if there is one) is a 400 too.
+    const known = new Set(
+      (await warehouse.query<{ time_zone: string }>('SELECT time_zone FROM system.time_zones')).map(
+        (r) => r.time_zone,
+      ),
+    );
+    const missing = Intl.supportedValuesOf('timeZone').find((zone) => !known.has(zone));
+    if (missing) {
+      const body = (await get(`daily-volume?${WEEK_RANGE}&timezone=${missing}`, 400)) as unknown as {
+        message: string;
+      };
+      expect(body.message).toMatch(/^timezone: /);
+    }
   });
 
   describe('raw flows and exactly-once replays', () => {
