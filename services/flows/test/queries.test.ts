@@ -183,6 +183,13 @@ describe('flows queries on the embedded ClickHouse, through the gateway', () => 
         'traffic-by-weekday',
       ].sort(),
     );
+    const spec = (await gateway.app().inject({ url: '/docs/json' })).json() as {
+      paths: Record<string, { get: { parameters: { name: string }[] } }>;
+    };
+    const timeOfDay = spec.paths['/api/v1/flows/traffic-by-time-of-day']?.get.parameters.map((x) => x.name);
+    expect(timeOfDay).toEqual(
+      expect.arrayContaining(['from', 'to', 'timezone', 'slot_minutes', 'ip_version']),
+    );
   });
 
   it('Fig. 6: traffic by IP version and the IPv6 share', async () => {
