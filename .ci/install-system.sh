@@ -6,6 +6,9 @@
 #   prometheus-alertmanager  Alertmanager, for the alerting tests
 #   openjdk-17-jre-headless  runs the Kafka broker (Kafka 4.x needs Java 17+)
 #   maven                    fetches the Kafka broker's jars from Maven Central (once; cached in .cache/kafka)
+#   softflowd                real NetFlow v5/v9/IPFIX exporter for the flows collector's tests (reads a pcap)
+#   pmacct                   pmacctd nfprobe/sfprobe (IPFIX, sFlow exporters from a pcap) for the same tests
+#   tshark                   decodes exporters' packets as an oracle in the flows tests
 #
 # Node, pnpm and the npm dependencies (chDB included) are not system packages and are not handled here.
 set -euo pipefail
@@ -36,6 +39,9 @@ java_major() {
 
 need_package nats-server
 need_package prometheus-alertmanager
+need_package softflowd
+need_package pmacct
+need_package tshark
 
 major=$(java_major || true)
 if [[ -z $major || $major -lt 17 ]]; then
@@ -46,7 +52,7 @@ if ! command -v mvn >/dev/null 2>&1; then
 fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then
-  echo "install-system.sh: all system packages present (nats-server, prometheus-alertmanager, Java ${major}, Maven)"
+  echo "install-system.sh: all system packages present (nats-server, prometheus-alertmanager, softflowd, pmacct, tshark, Java ${major}, Maven)"
   exit 0
 fi
 
@@ -58,7 +64,7 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # Debian starts packaged daemons on install; the project starts its own (on its own ports and data dirs),
 # so stop and disable the system units where systemd runs, leaving the default ports free.
 if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
-  for unit in nats-server prometheus-alertmanager; do
+  for unit in nats-server prometheus-alertmanager softflowd pmacctd nfacctd sfacctd uacctd; do
     systemctl disable --now "$unit" >/dev/null 2>&1 || true
   done
 fi
@@ -68,7 +74,7 @@ if [[ -z $major || $major -lt 17 ]]; then
   echo "install-system.sh: Java 17+ still not found after installing openjdk-17-jre-headless" >&2
   exit 1
 fi
-for program in mvn prometheus-alertmanager; do
+for program in mvn prometheus-alertmanager softflowd pmacctd tshark; do
   command -v "$program" >/dev/null 2>&1 || { echo "install-system.sh: $program still missing" >&2; exit 1; }
 done
 [[ -x /usr/sbin/nats-server ]] || command -v nats-server >/dev/null 2>&1 || {

@@ -37,9 +37,10 @@ function checksum(bytes: Buffer): number {
   return ~sum & 0xffff;
 }
 
-function frame(flow: TrafficFlow, payload: number, id: number, tcpFlags: number): Buffer {
+function frame(flow: TrafficFlow, payload: number | Buffer, id: number, tcpFlags: number): Buffer {
   const l4 = transportLength(flow.protocol);
-  const total = IPV4 + l4 + payload;
+  const payloadLength = typeof payload === 'number' ? payload : payload.length;
+  const total = IPV4 + l4 + payloadLength;
   const out = Buffer.alloc(ETHERNET + total);
   out.set([0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1], 0);
   out.writeUInt16BE(0x0800, 12);
@@ -61,8 +62,9 @@ function frame(flow: TrafficFlow, payload: number, id: number, tcpFlags: number)
     out[l4Start + 13] = tcpFlags;
     out.writeUInt16BE(65535, l4Start + 14);
   } else {
-    out.writeUInt16BE(8 + payload, l4Start + 4);
+    out.writeUInt16BE(8 + payloadLength, l4Start + 4);
   }
+  if (typeof payload !== 'number') payload.copy(out, l4Start + l4);
   return out;
 }
 
@@ -91,6 +93,44 @@ export function trafficTotals(flows: readonly TrafficFlow[]): TrafficTotals {
   return { flows: flows.length, packets, bytes };
 }
 
+function pcapHeader(): Buffer {
+  const header = Buffer.alloc(24);
+  header.writeUInt32LE(0xa1b2c3d4, 0);
+  header.writeUInt16LE(2, 4);
+  header.writeUInt16LE(4, 6);
+  header.writeUInt32LE(65_535, 16);
+  header.writeUInt32LE(1, 20);
+  return header;
+}
+
+function pcapRecord(data: Buffer, n: number, startSec: number): Buffer {
+  const record = Buffer.alloc(16);
+  const micros = n * 1000;
+  record.writeUInt32LE(startSec + Math.floor(micros / 1_000_000), 0);
+  record.writeUInt32LE(micros % 1_000_000, 4);
+  record.writeUInt32LE(data.length, 8);
+  record.writeUInt32LE(data.length, 12);
+  return record;
+}
+
+/** Writes datagrams (an exporter's export packets) as UDP packets to `dstPort`, for tshark to decode. */
+export function writeUdpPcap(path: string, datagrams: readonly Buffer[], dstPort: number): void {
+  const parts: Buffer[] = [pcapHeader()];
+  const flow: TrafficFlow = {
+    src: '127.0.0.1',
+    dst: '127.0.0.1',
+    protocol: 17,
+    srcPort: 40_000,
+    dstPort,
+    payloads: [],
+  };
+  datagrams.forEach((datagram, n) => {
+    const data = frame(flow, datagram, n, 0);
+    parts.push(pcapRecord(data, n, 1_767_225_600), data);
+  });
+  writeFileSync(path, Buffer.concat(parts));
+}
+
 /**
  * Writes the flows' packets to a pcap (Ethernet), interleaved in time, 1 ms apart, starting at `startSec`.
  * TCP flows get SYN on their first packet and FIN|ACK on their last (so exporters see them end).
@@ -100,13 +140,7 @@ export function writeTrafficPcap(
   flows: readonly TrafficFlow[],
   startSec = 1_767_225_600,
 ): number {
-  const header = Buffer.alloc(24);
-  header.writeUInt32LE(0xa1b2c3d4, 0);
-  header.writeUInt16LE(2, 4);
-  header.writeUInt16LE(4, 6);
-  header.writeUInt32LE(65_535, 16);
-  header.writeUInt32LE(1, 20);
-  const parts: Buffer[] = [header];
+  const parts: Buffer[] = [pcapHeader()];
   const longest = Math.max(...flows.map((f) => f.payloads.length));
   let n = 0;
   for (let p = 0; p < longest; p++) {
@@ -116,13 +150,7 @@ export function writeTrafficPcap(
       const last = p === flow.payloads.length - 1;
       const flags = p === 0 ? 0x02 : last ? 0x11 : 0x18;
       const data = frame(flow, payload, n, flags);
-      const record = Buffer.alloc(16);
-      const micros = n * 1000;
-      record.writeUInt32LE(startSec + Math.floor(micros / 1_000_000), 0);
-      record.writeUInt32LE(micros % 1_000_000, 4);
-      record.writeUInt32LE(data.length, 8);
-      record.writeUInt32LE(data.length, 12);
-      parts.push(record, data);
+      parts.push(pcapRecord(data, n, startSec), data);
       n++;
     }
   }
