@@ -6,13 +6,8 @@
 
 import { ByteReader, TruncatedInputError } from '@kansoku/kit/net/byte-reader';
 import { formatIPv4, formatIPv6 } from '@kansoku/kit/net/ip-address';
-import {
-  BgpMessageTypeCode,
-  negotiatedAddPath,
-  parseNotificationSummary,
-  parseOpenSummary,
-  readBgpMessage,
-} from './bgp-pdu.ts';
+import { AS4_SESSION } from '../bgp/message.ts';
+import { bgpSessionOptions, decodeBgpPdu, negotiatedAddPath, readBgpMessage } from './bgp-pdu.ts';
 import { BmpDecodeError, BmpErrorCode } from './errors.ts';
 import { BMP_COMMON_HEADER_LENGTH, BMP_VERSION } from './framer.ts';
 import type { BmpSession } from './session.ts';
@@ -156,13 +151,11 @@ export function capabilitiesFor(
 
 function parseRouteMonitoring(reader: ByteReader, session: BmpSession): BmpMessage {
   const peer = parsePeerHeader(reader);
-  const { type, pdu } = readBgpMessage(reader);
-  if (type !== BgpMessageTypeCode.UPDATE) {
-    throw new BmpDecodeError(BmpErrorCode.BAD_BGP_PDU, `route monitoring carries BGP message type ${type}`);
-  }
+  const { pdu } = readBgpMessage(reader);
   const { capabilities, known } = capabilitiesFor(session, peer);
   if (!known) session.counters.unknownPeerMessages += 1;
-  return { type: 'route-monitoring', peer, pdu, capabilities, peerKnown: known };
+  const update = decodeBgpPdu(pdu, 'update', bgpSessionOptions(capabilities), 'route monitoring');
+  return { type: 'route-monitoring', peer, pdu, update, capabilities, peerKnown: known };
 }
 
 function statKind(type: number): 'counter32' | 'gauge64' | 'afi-safi-gauge64' | undefined {
@@ -274,7 +267,7 @@ function parsePeerDown(reader: ByteReader, session: BmpSession): BmpMessage {
         peer,
         reason,
         notificationPdu: pdu,
-        notification: parseNotificationSummary(pdu),
+        notification: decodeBgpPdu(pdu, 'notification', AS4_SESSION, 'peer down'),
       };
     }
     case BmpPeerDownReason.LOCAL_NO_NOTIFICATION:
@@ -296,10 +289,10 @@ function parsePeerUp(reader: ByteReader, session: BmpSession): BmpMessage {
   const remotePort = reader.u16();
   const sent = readBgpMessage(reader);
   const received = readBgpMessage(reader);
-  const sentOpen = parseOpenSummary(sent.pdu);
-  const receivedOpen = parseOpenSummary(received.pdu);
+  const sentOpen = decodeBgpPdu(sent.pdu, 'open', AS4_SESSION, 'peer up sent OPEN');
+  const receivedOpen = decodeBgpPdu(received.pdu, 'open', AS4_SESSION, 'peer up received OPEN');
   const information = parseInformation(reader);
-  const as4 = sentOpen.fourOctetAs && receivedOpen.fourOctetAs;
+  const as4 = sentOpen.fourOctetAs !== undefined && receivedOpen.fourOctetAs !== undefined;
   const addPathReceive = negotiatedAddPath(receivedOpen, sentOpen);
   const addPathSend = negotiatedAddPath(sentOpen, receivedOpen);
   session.peerUp(peer, { as4, addPathReceive, addPathSend });
@@ -312,6 +305,8 @@ function parsePeerUp(reader: ByteReader, session: BmpSession): BmpMessage {
     remotePort,
     sentOpen,
     receivedOpen,
+    sentOpenPdu: sent.pdu,
+    receivedOpenPdu: received.pdu,
     information,
     as4,
     addPathReceive,

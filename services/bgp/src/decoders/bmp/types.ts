@@ -1,7 +1,10 @@
 /**
  * Decoded BMP messages (RFC 7854, with RFC 9069 Loc-RIB and RFC 8671 Adj-RIB-Out). Addresses are kept both
- * as text (for logs and comparisons) and as 4 or 16 bytes in network order (for the contracts).
+ * as text (for logs and comparisons) and as 4 or 16 bytes in network order (for the contracts). BGP messages
+ * inside them are the BGP parser's.
  */
+
+import type { BgpNotification, BgpOpen, BgpUpdate } from '../bgp/types.ts';
 
 export const BmpMessageType = {
   ROUTE_MONITORING: 0,
@@ -106,6 +109,7 @@ export interface BmpRouteMonitoring {
   peer: BmpPeerHeader;
   /** The BGP UPDATE as sent (BGP header included). */
   pdu: Buffer;
+  update: BgpUpdate;
   /** The capabilities the UPDATE was decoded with (from the peer's Peer Up, or the session's defaults). */
   capabilities: BgpSessionCapabilities;
   /** Whether the session had seen this peer's Peer Up (false: decoded with the session defaults). */
@@ -159,13 +163,6 @@ export const BmpPeerDownReason = {
   LOCAL_SYSTEM_CLOSED: 6,
 } as const;
 
-/** A BGP NOTIFICATION's error code, subcode and data (RFC 4271 §4.5). */
-export interface BgpNotificationSummary {
-  code: number;
-  subcode: number;
-  data: Buffer;
-}
-
 export interface BmpPeerDown {
   type: 'peer-down';
   peer: BmpPeerHeader;
@@ -173,32 +170,13 @@ export interface BmpPeerDown {
   reason: number;
   /** Reasons 1 and 3: the NOTIFICATION PDU sent or received, and its decoded code and subcode. */
   notificationPdu?: Buffer;
-  notification?: BgpNotificationSummary;
+  notification?: BgpNotification;
   /** Reason 2: the FSM event code (RFC 4271 §8.1). */
   fsmEventCode?: number;
   /** Reason 6: the TLVs that follow. */
   information?: BmpInformation;
   /** Unknown reasons: the data after the reason byte. */
   data?: Buffer;
-}
-
-/** The parts of an OPEN message a BMP station needs (RFC 4271 §4.2, RFC 5492 capabilities). */
-export interface BgpOpenSummary {
-  version: number;
-  /** My Autonomous System (2 octets; AS_TRANS 23456 when the speaker's AS needs 4). */
-  myAs: number;
-  /** The speaker's AS: the 4-octet AS capability's value when present, else myAs. */
-  asn: number;
-  holdTime: number;
-  bgpId: string;
-  /** Capabilities advertised, in order (RFC 5492; from every capabilities parameter). */
-  capabilities: { code: number; value: Buffer }[];
-  /** The 4-octet AS number capability (RFC 6793) was advertised. */
-  fourOctetAs: boolean;
-  /** ADD-PATH capability tuples (RFC 7911): send/receive 1 receive, 2 send, 3 both. */
-  addPath: { afi: number; safi: number; sendReceive: number }[];
-  /** The whole message (BGP header included). */
-  pdu: Buffer;
 }
 
 /** ADD-PATH families as `${afi}/${safi}` keys (`1/1` IPv4 unicast, `2/1` IPv6 unicast). */
@@ -220,8 +198,11 @@ export interface BmpPeerUp {
   localPort: number;
   remotePort: number;
   /** OPEN the monitored router sent to the peer, and the one it received. */
-  sentOpen: BgpOpenSummary;
-  receivedOpen: BgpOpenSummary;
+  sentOpen: BgpOpen;
+  receivedOpen: BgpOpen;
+  /** Both OPENs as sent (BGP header included). */
+  sentOpenPdu: Buffer;
+  receivedOpenPdu: Buffer;
   information: BmpInformation;
   /** Negotiated: both OPENs advertise 4-octet AS. */
   as4: boolean;
