@@ -4,6 +4,8 @@
  * what the decoders give for the same datagrams directly: same number of records, same fields.
  */
 
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FlowRecord } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import { formatIpAddress, parseIpAddress } from '@kansoku/contracts/ip-address';
@@ -141,6 +143,50 @@ describe.skipIf(!present)('collector replay of the public captures', () => {
       });
       expect(formatIpAddress(first!.srcAddress)).toBe('161.202.212.212');
       expect(formatIpAddress(first!.exporterAddress)).toBe('127.0.0.1');
+    }
+  });
+
+  it('decodes data-only captures sent after a restart with the templates of the captures sent before it', async () => {
+    const pairs = files.filter(
+      (f) => f.endsWith('-data.pcap') && !f.endsWith('-options-data.pcap') && withCompanions(f).length > 1,
+    );
+    expect(pairs.length).toBeGreaterThan(5);
+    const dir = mkdtempSync(join(tmpdir(), 'kansoku-collector-'));
+    try {
+      const topic = await kafka.newTopic();
+      const expected: FlowRecord[] = [];
+      for (const file of pairs) {
+        const stateFile = join(dir, `${file}.json`);
+        const companions = await exportPayloads(withCompanions(file).slice(0, -1));
+        const data = await exportPayloads([file]);
+        // What the data capture gives when its companions came first, from one decoder.
+        const all = decodeDirectly([...companions, ...data]);
+        const fromData = all.slice(decodeDirectly(companions).length);
+        expect(fromData.length, file).toBeGreaterThan(0);
+        expected.push(...fromData);
+
+        const before = await startCollector(kafka, await kafka.newTopic(), { stateFile });
+        for (const payload of companions) await sendUdp(before.port(listenerFor(payload)!), [payload]);
+        await until(
+          `${file}: templates decoded`,
+          () => before.collector.netflowDecoder.stats().totals.packets >= companions.length,
+        );
+        await before.collector.stop();
+
+        const after = await startCollector(kafka, topic, { stateFile });
+        for (const payload of data) await sendUdp(after.port(listenerFor(payload)!), [payload]);
+        await until(
+          `${file}: data decoded`,
+          () => after.collector.netflowDecoder.stats().totals.packets >= data.length,
+        );
+        await after.collector.stop();
+        expect(after.collector.publisher.counts().published, file).toBe(fromData.length);
+      }
+      const { records } = await readTopic(kafka, topic, expected.length);
+      // Same records, sampling rates from restored options data included, as one decoder that never restarted.
+      expect(sortedCanonical(records)).toEqual(sortedCanonical(expected));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

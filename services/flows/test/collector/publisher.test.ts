@@ -121,3 +121,60 @@ describe('origin AS enrichment in the collector', () => {
     }
   });
 });
+
+describe('collector metrics', () => {
+  it('exports the decoders counters per exporter: records, decode errors by code, templates, held sets', async () => {
+    const producer = slowProducer();
+    const registry = newRegistry();
+    const collector = createFlowsCollector(testCollectorConfig(), {
+      producer,
+      log: silentLogger(),
+      metrics: registry,
+    });
+    await collector.start();
+    const { createSocket } = await import('node:dgram');
+    const socket = createSocket('udp4');
+    const send = (message: Buffer, kind: 'ipfix' | 'netflow' | 'sflow') =>
+      new Promise<void>((resolve, reject) =>
+        socket.send(
+          message,
+          collector.endpoints().find((e) => e.kind === kind)!.port,
+          '127.0.0.1',
+          (error) => (error ? reject(error) : resolve()),
+        ),
+      );
+    try {
+      const stream = ipfixStream(3, 5, 9);
+      await send(stream[1]!, 'ipfix'); // data before its template: held
+      await send(stream[0]!, 'ipfix'); // the template: the held set is decoded too
+      await send(Buffer.from([0, 10, 0, 4, ...new Array<number>(12).fill(0)]), 'ipfix'); // IPFIX header, length 4
+      await send(Buffer.from([0, 0, 0, 5, 0, 0, 0, 9]), 'sflow'); // sFlow with an unknown address type
+      const deadline = Date.now() + 5000;
+      const packets = () =>
+        collector.netflowDecoder.stats().totals.packets + collector.sflowDecoder.stats().totals.datagrams;
+      while (packets() < 4 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      const value = async (name: string, labels: Record<string, string>) => {
+        const metric = await registry.getSingleMetric(name)?.get();
+        return metric?.values.find((v) => Object.entries(labels).every(([k, w]) => String(v.labels[k]) === w))
+          ?.value;
+      };
+      const exporter = { protocol: 'netflow', exporter: '127.0.0.1' };
+      expect(await value('kansoku_flows_records_decoded_total', exporter)).toBe(10);
+      expect(await value('kansoku_flows_export_packets_total', exporter)).toBe(3);
+      expect(await value('kansoku_flows_pending_sets_decoded_total', exporter)).toBe(1);
+      expect(await value('kansoku_flows_templates_active', { exporter: '127.0.0.1' })).toBe(1);
+      expect(
+        await value('kansoku_flows_decode_errors_total', { ...exporter, code: 'KANSOKU_FLOW_BAD_LENGTH' }),
+      ).toBe(1);
+      const sflowErrors = await registry.getSingleMetric('kansoku_flows_decode_errors_total')?.get();
+      expect(sflowErrors?.values.filter((v) => v.labels.protocol === 'sflow').map((v) => v.value)).toEqual([
+        1,
+      ]);
+      expect(await value('kansoku_flows_exporters', { protocol: 'netflow' })).toBe(1);
+    } finally {
+      socket.close();
+      for (const send of producer.sends) send.resolve();
+      await collector.stop();
+    }
+  });
+});
