@@ -1,11 +1,15 @@
-import { type DomainModule, defineSection, kafkaSection } from '@kansoku/kit';
+import { createNatsDetectionEmitter, type DomainModule, defineSection, kafkaSection } from '@kansoku/kit';
 import { createKafkaConsumer, createKafkaProducer } from '@kansoku/kit/kafka/index';
 import { Type } from '@sinclair/typebox';
 import { createFlowsCollector, type FlowsCollector } from './collector/collector.ts';
 import { flowsCollectorSchema } from './collector/config.ts';
 import { createPrefixAsTable } from './collector/prefix-table.ts';
+import { createFlowsDetector } from './detection/detector-service.ts';
+import { exporterSilenceSchema } from './detection/exporter-silence.ts';
+import { ddosDetectorSchema } from './detection/volumetric-ddos.ts';
 import { createFlowsProcessor, FLOW_RECORDS_TOPIC, FLOWS_PROCESSOR_GROUP } from './processor.ts';
 import { flowsQueries } from './queries.ts';
+import { createFlowsSimulator, type SimulatorConfig, simulatorSchema } from './simulator/simulator.ts';
 import { flowsMigrations } from './tables.ts';
 
 export const flowsProcessorSection = defineSection(
@@ -36,12 +40,42 @@ export const flowsProcessorSection = defineSection(
 
 export const flowsCollectorSection = defineSection('flowsCollector', flowsCollectorSchema);
 
+export const FLOWS_DETECTOR_GROUP = 'kansoku-flows-detector';
+
+export const flowsDetectorSection = defineSection(
+  'flowsDetector',
+  Type.Object({
+    topic: Type.String({
+      default: FLOW_RECORDS_TOPIC,
+      minLength: 1,
+      description: 'Topic of flow records to watch',
+    }),
+    groupId: Type.String({
+      default: FLOWS_DETECTOR_GROUP,
+      minLength: 1,
+      description: 'Kafka consumer group',
+    }),
+    tickMs: Type.Integer({
+      default: 1000,
+      minimum: 50,
+      description: 'How often idle detectors move time on',
+    }),
+    ddos: Type.Object(ddosDetectorSchema.properties, { default: {} }),
+    exporterSilence: Type.Object(exporterSilenceSchema.properties, { default: {} }),
+  }),
+);
+
 /** The collector built last in this process, for `endpoints()` (printed by `kansoku up` once started). */
 let builtCollector: FlowsCollector | undefined;
 
 export const flowsModule: DomainModule = {
   name: 'flows',
-  sections: [flowsProcessorSection, flowsCollectorSection],
+  simulator: {
+    description: 'NetFlow v9, IPFIX and sFlow packets shaped like the report, sent to the flows collector',
+    options: simulatorSchema,
+    create: (options, deps) => createFlowsSimulator(options as unknown as SimulatorConfig, deps),
+  },
+  sections: [flowsProcessorSection, flowsCollectorSection, flowsDetectorSection],
   migrations: flowsMigrations,
   queries: flowsQueries,
   services: [
@@ -81,7 +115,7 @@ export const flowsModule: DomainModule = {
     },
     {
       name: 'flows-processor',
-      description: 'Consumes flow records and writes the per-minute traffic rollups',
+      description: 'Consumes flow records and writes raw flows and the 1-minute and 1-hour rollups',
       build(runtime) {
         const log = runtime.log.child({ component: 'flows-processor' });
         const processorConfig = runtime.config.get(flowsProcessorSection);
@@ -103,6 +137,27 @@ export const flowsModule: DomainModule = {
             metrics: runtime.metrics,
           }),
         ];
+      },
+    },
+    {
+      name: 'flows-detector',
+      description: 'Watches flow records for volumetric DDoS and silent exporters; detections go to NATS',
+      build(runtime) {
+        const log = runtime.log.child({ component: 'flows-detector' });
+        const detectorConfig = runtime.config.get(flowsDetectorSection);
+        const consumer = createKafkaConsumer(
+          runtime.kafka(),
+          {
+            groupId: detectorConfig.groupId,
+            topics: [detectorConfig.topic],
+            // A detector judges the present: a new group starts at the end of the topic.
+            fromBeginning: false,
+            maxBytes: runtime.config.get(kafkaSection).consumerMaxBytes,
+          },
+          { log, metrics: runtime.metrics },
+        );
+        const emitter = createNatsDetectionEmitter(runtime.nats(), { log, metrics: runtime.metrics });
+        return [createFlowsDetector(detectorConfig, { consumer, emitter, log, metrics: runtime.metrics })];
       },
     },
   ],
