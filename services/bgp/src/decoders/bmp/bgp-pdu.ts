@@ -6,12 +6,10 @@
 
 import type { ByteReader } from '@kansoku/kit/net/byte-reader';
 import { BgpDecodeError } from '../bgp/errors.ts';
-import { parseBgpMessage } from '../bgp/message.ts';
+import { BGP_HEADER_LENGTH, parseBgpMessage } from '../bgp/message.ts';
 import type { BgpMessage, BgpOpen, BgpSessionOptions } from '../bgp/types.ts';
 import { BmpDecodeError, BmpErrorCode } from './errors.ts';
 import type { AddPathFamilies, BgpSessionCapabilities } from './types.ts';
-
-export const BGP_HEADER_LENGTH = 19;
 
 /**
  * Reads one BGP message (header and body) from `reader`: checks the marker and that the length covers the
