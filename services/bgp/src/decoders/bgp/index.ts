@@ -16,4 +16,5 @@ export {
 } from './message.ts';
 export { formatPrefix, readPrefix, readPrefixes, readPrefixesUntilError } from './prefix.ts';
 export { type UpdateRoutes, updateRoutes } from './routes.ts';
+export { sessionOptionsFromOpens } from './session.ts';
 export * from './types.ts';
