@@ -1,0 +1,4 @@
+// Public API of @kansoku/bgp. The BMP decoder (src/decoders/bmp/) adds its export line here.
+export * from './decoders/bgp/index.ts';
+export * from './decoders/bmp/index.ts';
+export * from './decoders/mrt/index.ts';
