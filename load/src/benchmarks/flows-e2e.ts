@@ -5,8 +5,10 @@
  * Collector and processor run in this process, as `kansoku up` runs them (chDB is embedded: the process that
  * writes the warehouse is the only one that can read it, so the counts and the latency markers are read here).
  * The load comes from the UDP replayer in a child process. Without --rate, a probe ladder of 20 s steps finds
- * the highest rate whose records all (< 0.1% loss) reach ClickHouse within the drain time; the long run then
- * runs at it.
+ * the highest rate at which nothing is lost (< 0.1%) and no backlog builds (the step's last records are in
+ * ClickHouse within --held-drain-seconds of the send's end); the long run then runs at it. After the long run
+ * the pipeline gets up to --run-drain-seconds to catch up: flows/s into ClickHouse is what it counted over
+ * the send time plus that catch-up, and what is still missing then counts as lost.
  *
  * Counted: the flows column of the 1-minute rollup summed per exporter (each step sends from its own
  * loopback address, so each step is counted apart). Latency: every second a marker IPFIX packet with one flow
@@ -42,6 +44,17 @@ const MIB = 1024 * 1024;
 const MARKER_EXPORTER = '127.0.0.2';
 const MARKER_INTERFACE_BASE = 1_000_000;
 const POLL_MS = 250;
+const DEFAULT_PROBE_RATES = [
+  '10000',
+  '20000',
+  '30000',
+  '40000',
+  '60000',
+  '80000',
+  '100000',
+  '150000',
+  '200000',
+];
 const here = path.dirname(fileURLToPath(import.meta.url));
 
 function log(line: string): void {
@@ -112,28 +125,27 @@ export const benchmark: Benchmark = {
   flags: {
     seconds: 'length of the sustained run (default 300)',
     rate: 'flows/s of the sustained run (default: the highest rate the probe ladder holds)',
-    'probe-rates': 'flows/s steps of the probe ladder (default 25000,50000,100000,150000,200000,300000)',
+    'probe-rates':
+      'flows/s steps of the probe ladder (default 10000,20000,30000,40000,60000,80000,100000,150000,200000)',
     'probe-seconds': 'seconds per probe step (default 20)',
-    'drain-seconds': 'longest wait after a step for its records to reach ClickHouse (default 10)',
+    'drain-seconds': 'longest wait after a probe step for its records to reach ClickHouse (default 10)',
+    'held-drain-seconds':
+      'a probe step holds its rate when its records are all in ClickHouse this soon after the send (default 5)',
+    'run-drain-seconds': 'longest wait after the sustained run for its records (default 60)',
     'recv-buffer': 'socket receive buffer of the collector in bytes (default 33554432)',
     'cpu-prof': 'profile this process during the sustained run; the top functions go into the result',
   },
   async run(args) {
     const seconds = intFlag(args, 'seconds', 300);
     const fixedRate = args.rate === undefined ? undefined : intFlag(args, 'rate', 1);
-    const probeRates = listFlag(args, 'probe-rates', [
-      '25000',
-      '50000',
-      '100000',
-      '150000',
-      '200000',
-      '300000',
-    ]).map(Number);
+    const probeRates = listFlag(args, 'probe-rates', DEFAULT_PROBE_RATES).map(Number);
     if (probeRates.some((rate) => !Number.isInteger(rate) || rate <= 0)) {
       throw new BenchArgumentError('--probe-rates must be positive integers');
     }
     const probeSeconds = intFlag(args, 'probe-seconds', 20);
     const drainSeconds = intFlag(args, 'drain-seconds', 10);
+    const heldDrainSeconds = intFlag(args, 'held-drain-seconds', 5);
+    const runDrainSeconds = intFlag(args, 'run-drain-seconds', 60);
     const recvBufferSize = intFlag(args, 'recv-buffer', 32 * MIB);
     const profile = args['cpu-prof'] === true;
     const maxLoss = 0.001;
@@ -179,6 +191,7 @@ export const benchmark: Benchmark = {
       phase: 'probe' | 'run',
       rate: number,
       stepSeconds: number,
+      drainLimitSeconds: number,
     ): Promise<StepOutcome> => {
       exporterIndex++;
       const exporter = `127.0.1.${exporterIndex}`;
@@ -198,7 +211,7 @@ export const benchmark: Benchmark = {
       } finally {
         replayer.kill();
       }
-      const drained = await drain(wh.warehouse, exporter, report.records, 3000, drainSeconds * 1000);
+      const drained = await drain(wh.warehouse, exporter, report.records, 3000, drainLimitSeconds * 1000);
       const after = ours.collector.publisher.counts();
       const dropsAfter = udpDrops(ours.ipfixPort);
       const loss = report.records > 0 ? Math.max(0, report.records - drained.counted) / report.records : 0;
@@ -236,8 +249,9 @@ export const benchmark: Benchmark = {
       if (runRate === undefined) {
         let held = 0;
         for (const rate of probeRates) {
-          const step = await runStep('probe', rate, probeSeconds);
-          if (step.loss >= maxLoss) break;
+          const step = await runStep('probe', rate, probeSeconds, drainSeconds);
+          // Held: nothing lost, and no backlog (the last records were in ClickHouse soon after the send).
+          if (step.loss >= maxLoss || step.drainSeconds > heldDrainSeconds) break;
           held = rate;
         }
         if (held === 0) {
@@ -291,7 +305,7 @@ export const benchmark: Benchmark = {
       const profiler = profile ? await startProfiler() : undefined;
       const cpuBefore = process.cpuUsage();
       const wallBefore = performance.now();
-      run = await runStep('run', runRate, seconds);
+      run = await runStep('run', runRate, seconds, runDrainSeconds);
       const cpuUsed = process.cpuUsage(cpuBefore);
       const wall = (performance.now() - wallBefore) / 1000;
       cpu = {
@@ -400,7 +414,17 @@ export const benchmark: Benchmark = {
         p99_s: p99,
         max_s: latencies[latencies.length - 1] ?? null,
       },
-      settings: { seconds, probeRates, probeSeconds, drainSeconds, recvBufferSize, brokers, topic },
+      settings: {
+        seconds,
+        probeRates,
+        probeSeconds,
+        drainSeconds,
+        heldDrainSeconds,
+        runDrainSeconds,
+        recvBufferSize,
+        brokers,
+        topic,
+      },
       steps,
       ...(hot ? { profile: hot } : {}),
     };

@@ -207,7 +207,9 @@ export const benchmark: Benchmark = {
       ['nfacctd', peerMax],
     ] as const) {
       if (held === topRate) {
-        notes.push(`${who} held the top of the ladder (${topRate}/s): its maximum is at least that, not found`);
+        notes.push(
+          `${who} held the top of the ladder (${topRate}/s): its maximum is at least that, not found`,
+        );
       }
     }
     for (const step of steps) {
