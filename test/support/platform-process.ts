@@ -9,7 +9,6 @@ import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../../services/platform/src/cli.ts', import.meta.url));
-const TSX = fileURLToPath(new URL('../../node_modules/.bin/tsx', import.meta.url));
 
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -30,8 +29,13 @@ export interface PlatformProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/**
+ * One process, no wrapper: node loads tsx as a loader (`--import tsx`), so a SIGKILL sent to `child` kills the
+ * platform itself. (Started through the tsx binary, the signal would kill only tsx's parent process and leave
+ * the real one running.)
+ */
 export function startPlatformProcess(args: string[], env: Record<string, string>): PlatformProcess {
-  const child = spawn(TSX, [CLI, ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', CLI, ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, KANSOKU_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

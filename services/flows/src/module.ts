@@ -126,6 +126,7 @@ export const flowsModule: DomainModule = {
             topics: [processorConfig.topic],
             fromBeginning: true,
             maxBytes: runtime.config.get(kafkaSection).consumerMaxBytes,
+            sessionTimeoutMs: runtime.config.get(kafkaSection).consumerSessionTimeoutMs,
           },
           { log, metrics: runtime.metrics },
         );
@@ -153,6 +154,7 @@ export const flowsModule: DomainModule = {
             // A detector judges the present: a new group starts at the end of the topic.
             fromBeginning: false,
             maxBytes: runtime.config.get(kafkaSection).consumerMaxBytes,
+            sessionTimeoutMs: runtime.config.get(kafkaSection).consumerSessionTimeoutMs,
           },
           { log, metrics: runtime.metrics },
         );

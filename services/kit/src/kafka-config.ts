@@ -13,6 +13,12 @@ export const kafkaSection = defineSection(
     producerLingerMs: Type.Integer({ default: 5, minimum: 0, maximum: 10_000 }),
     producerMaxBatchMessages: Type.Integer({ default: 1000, minimum: 1, maximum: 100_000 }),
     consumerMaxBytes: Type.Integer({ default: 10 * 1024 * 1024, minimum: 1024 }),
+    consumerSessionTimeoutMs: Type.Integer({
+      default: 30_000,
+      minimum: 6000,
+      maximum: 300_000,
+      description: 'How long a dead consumer keeps its partitions before the group moves them',
+    }),
   }),
 );
 

@@ -482,8 +482,12 @@ export function createKafkaConsumer(
         bootstrapBrokers: conn.brokers,
         groupId: group,
         autocommit: false,
-        sessionTimeout: SESSION_TIMEOUT_MS,
-        heartbeatInterval: HEARTBEAT_INTERVAL_MS,
+        sessionTimeout: options.sessionTimeoutMs ?? SESSION_TIMEOUT_MS,
+        // A heartbeat at least three times per session, as the broker expects.
+        heartbeatInterval: Math.min(
+          HEARTBEAT_INTERVAL_MS,
+          Math.floor((options.sessionTimeoutMs ?? SESSION_TIMEOUT_MS) / 3),
+        ),
         rebalanceTimeout: REBALANCE_TIMEOUT_MS,
         maxBytes: options.maxBytes,
         maxWaitTime: FETCH_MAX_WAIT_MS,

@@ -57,6 +57,11 @@ export interface ConsumerOptions {
   fromBeginning: boolean;
   /** Upper bound on bytes fetched per request. */
   maxBytes: number;
+  /**
+   * How long the group waits for a silent member before giving its partitions to others (default 30 s). A
+   * crashed processor's partitions stall this long; the broker bounds it (group.min.session.timeout.ms, 6 s).
+   */
+  sessionTimeoutMs?: number;
 }
 
 export interface ConsumerHandlers {
