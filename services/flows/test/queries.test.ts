@@ -17,10 +17,10 @@ import {
   IpVersion,
 } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import { parseIpAddress } from '@kansoku/contracts/ip-address';
+// The gateway is what serves these queries (a dev dependency: flows itself does not depend on it).
+import { createGateway, type Gateway } from '@kansoku/gateway';
 import { createMetricsRegistry, createWarehouse, migrate, silentLogger, type Warehouse } from '@kansoku/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// The gateway is what serves these queries; its package is reached by path (flows does not depend on it).
-import { createGateway, type Gateway } from '../../gateway/src/server.ts';
 import { aggregateFlowRecords } from '../src/processor.ts';
 import { chooseRollup, flowsQueries } from '../src/queries.ts';
 import { flowsMigrations } from '../src/tables.ts';
