@@ -1,5 +1,4 @@
-import { createNatsDetectionEmitter, type DomainModule, defineSection, kafkaSection } from '@kansoku/kit';
-import { createKafkaConsumer, createKafkaProducer } from '@kansoku/kit/kafka/index';
+import { createNatsDetectionEmitter, type DomainModule, defineSection } from '@kansoku/kit';
 import { Type } from '@sinclair/typebox';
 import { createFlowsCollector, type FlowsCollector } from './collector/collector.ts';
 import { flowsCollectorSchema } from './collector/config.ts';
@@ -88,12 +87,7 @@ export const flowsModule: DomainModule = {
         const collectorConfig = runtime.config.get(flowsCollectorSection);
         // Validated here, at build time, so `--check` names a bad entry.
         const prefixTable = createPrefixAsTable(collectorConfig.prefixes, 'flowsCollector.prefixes');
-        const kafka = runtime.config.get(kafkaSection);
-        const producer = createKafkaProducer(
-          runtime.kafka(),
-          { maxBatchMessages: kafka.producerMaxBatchMessages, lingerMs: kafka.producerLingerMs },
-          { log, metrics: runtime.metrics },
-        );
+        const producer = runtime.kafkaProducer(log);
         const collector = createFlowsCollector(collectorConfig, {
           producer,
           log,
@@ -119,16 +113,9 @@ export const flowsModule: DomainModule = {
       build(runtime) {
         const log = runtime.log.child({ component: 'flows-processor' });
         const processorConfig = runtime.config.get(flowsProcessorSection);
-        const consumer = createKafkaConsumer(
-          runtime.kafka(),
-          {
-            groupId: processorConfig.groupId,
-            topics: [processorConfig.topic],
-            fromBeginning: true,
-            maxBytes: runtime.config.get(kafkaSection).consumerMaxBytes,
-            sessionTimeoutMs: runtime.config.get(kafkaSection).consumerSessionTimeoutMs,
-          },
-          { log, metrics: runtime.metrics },
+        const consumer = runtime.kafkaConsumer(
+          { groupId: processorConfig.groupId, topics: [processorConfig.topic], fromBeginning: true },
+          log,
         );
         return [
           createFlowsProcessor(processorConfig, {
@@ -146,17 +133,10 @@ export const flowsModule: DomainModule = {
       build(runtime) {
         const log = runtime.log.child({ component: 'flows-detector' });
         const detectorConfig = runtime.config.get(flowsDetectorSection);
-        const consumer = createKafkaConsumer(
-          runtime.kafka(),
-          {
-            groupId: detectorConfig.groupId,
-            topics: [detectorConfig.topic],
-            // A detector judges the present: a new group starts at the end of the topic.
-            fromBeginning: false,
-            maxBytes: runtime.config.get(kafkaSection).consumerMaxBytes,
-            sessionTimeoutMs: runtime.config.get(kafkaSection).consumerSessionTimeoutMs,
-          },
-          { log, metrics: runtime.metrics },
+        // A detector judges the present: a new group starts at the end of the topic.
+        const consumer = runtime.kafkaConsumer(
+          { groupId: detectorConfig.groupId, topics: [detectorConfig.topic], fromBeginning: false },
+          log,
         );
         const emitter = createNatsDetectionEmitter(runtime.nats(), { log, metrics: runtime.metrics });
         return [createFlowsDetector(detectorConfig, { consumer, emitter, log, metrics: runtime.metrics })];

@@ -9,7 +9,13 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { ConfigSection, LoadedConfig } from './config.ts';
 import type { HealthCheck } from './health.ts';
-import type { KafkaAdmin, KafkaConnectionConfig } from './kafka/types.ts';
+import type {
+  ConsumerOptions,
+  KafkaAdmin,
+  KafkaConnectionConfig,
+  KafkaConsumer,
+  KafkaProducer,
+} from './kafka/types.ts';
 import type { Component } from './lifecycle.ts';
 import type { Nats } from './nats.ts';
 import type { QueryDefinition } from './queries.ts';
@@ -25,6 +31,13 @@ export interface ServiceRuntime {
   nats(): Nats;
   kafka(): KafkaConnectionConfig;
   kafkaAdmin(): KafkaAdmin;
+  /** A consumer with the process's Kafka settings (fetch size, session timeout); inert until started. */
+  kafkaConsumer(
+    options: Pick<ConsumerOptions, 'groupId' | 'topics' | 'fromBeginning'>,
+    log: Logger,
+  ): KafkaConsumer;
+  /** A producer with the process's batching settings; inert until started. */
+  kafkaProducer(log: Logger): KafkaProducer;
   /** Health checks of every dependency used in this process so far. */
   healthChecks(): HealthCheck[];
   /** Every query of every domain known to the platform (the gateway serves them all). */

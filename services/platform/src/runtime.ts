@@ -21,7 +21,7 @@ import {
   type ServiceRuntime,
   type Warehouse,
 } from '@kansoku/kit';
-import { createKafkaAdmin } from '@kansoku/kit/kafka/index';
+import { createKafkaAdmin, createKafkaConsumer, createKafkaProducer } from '@kansoku/kit/kafka/index';
 
 export const VERSION: string =
   (createRequire(import.meta.url)('../package.json') as { version?: string }).version ?? '0.1.0';
@@ -85,6 +85,22 @@ export function createRuntime(
     kafka() {
       const kafka = config.get(kafkaSection);
       return { brokers: kafka.brokers, clientId: kafka.clientId };
+    },
+    kafkaConsumer(options, log) {
+      const kafka = config.get(kafkaSection);
+      return createKafkaConsumer(
+        runtime.kafka(),
+        { ...options, maxBytes: kafka.consumerMaxBytes, sessionTimeoutMs: kafka.consumerSessionTimeoutMs },
+        { log, metrics: deps.metrics },
+      );
+    },
+    kafkaProducer(log) {
+      const kafka = config.get(kafkaSection);
+      return createKafkaProducer(
+        runtime.kafka(),
+        { maxBatchMessages: kafka.producerMaxBatchMessages, lingerMs: kafka.producerLingerMs },
+        { log, metrics: deps.metrics },
+      );
     },
     kafkaAdmin() {
       if (admin) return admin;
