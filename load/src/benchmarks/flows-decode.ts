@@ -3,11 +3,12 @@
  * simulator's encoders (report-shaped flows, 24 records per NetFlow/IPFIX packet, 8 samples per sFlow
  * datagram), decoded in a loop on this one thread. The template-bearing packet goes first, once. Each
  * protocol: a warm-up, then --runs runs of at least --seconds each, the median reported; then the same with
- * each record encoded to protobuf (`toBinary`), since the collector does both for every record.
+ * each record encoded to protobuf with the collector's own encoder (`encodeFlowRecord`, byte-for-byte
+ * what `toBinary` writes), since the collector does both for every record.
  */
-import { toBinary } from '@bufbuild/protobuf';
+
+import { encodeFlowRecord } from '@kansoku/contracts';
 import type { FlowRecord } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
-import { FlowRecordSchema } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import { createNetflowDecoder } from '@kansoku/flows/decoders/netflow/index';
 import { createSflowDecoder } from '@kansoku/flows/decoders/sflow/index';
 import {
@@ -52,7 +53,7 @@ function measure(decode: Decode, packets: readonly Buffer[], seconds: number, en
     for (let k = 0; k < 64; k++) {
       const decoded = decode(packets[i]!, nowNs);
       records += decoded.length;
-      if (encode) for (const record of decoded) bytes += toBinary(FlowRecordSchema, record).length;
+      if (encode) for (const record of decoded) bytes += encodeFlowRecord(record).length;
       i = i + 1 === packets.length ? 0 : i + 1;
     }
     now = process.hrtime.bigint();

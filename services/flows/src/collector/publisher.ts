@@ -6,9 +6,8 @@
  * memory growing without bound.
  */
 
-import { toBinary } from '@bufbuild/protobuf';
-import { topics } from '@kansoku/contracts';
-import { type FlowRecord, FlowRecordSchema } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
+import { encodeFlowRecord, topics } from '@kansoku/contracts';
+import type { FlowRecord } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import { errorMessage, type KafkaProducer, type OutgoingMessage } from '@kansoku/kit';
 import { createRateLimitedLog, type WarnLogger } from '@kansoku/kit/net/rate-limited-log';
 import type { CollectorMetrics } from './metrics.ts';
@@ -104,7 +103,7 @@ export function createRecordPublisher(
           );
           break;
         }
-        buffer.push({ key: topics.flowRecords.key.of(record), value: toBinary(FlowRecordSchema, record) });
+        buffer.push({ key: topics.flowRecords.key.of(record), value: encodeFlowRecord(record) });
         outstanding++;
         kept++;
       }

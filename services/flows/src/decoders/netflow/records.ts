@@ -4,12 +4,10 @@
  * ingressPhysicalInterface, six ways to give a flow's start), then resolved once into the contract's fields.
  */
 
-import { create } from '@bufbuild/protobuf';
 import {
   FlowDirection,
   type FlowProtocol,
   type FlowRecord,
-  FlowRecordSchema,
   IpVersion,
 } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import { parseIpAddress } from '@kansoku/contracts/ip-address';
@@ -578,7 +576,11 @@ function buildRecord(s: Scratch, ctx: RecordContext): FlowRecord {
   const srcAddress = v6 ? (s.srcV6 ?? EMPTY) : version === IpVersion.V4 ? (s.srcV4 ?? EMPTY) : EMPTY;
   const dstAddress = v6 ? (s.dstV6 ?? EMPTY) : version === IpVersion.V4 ? (s.dstV4 ?? EMPTY) : EMPTY;
 
-  return create(FlowRecordSchema, {
+  // A proto3 message of protobuf-es v2 is a plain object: one literal with every field is several times
+  // cheaper than create() on this hot path (it was 12% of the pipeline's CPU), and the type checks that no
+  // field is missing.
+  const record: FlowRecord = {
+    $typeName: 'kansoku.flows.v1.FlowRecord',
     timeReceivedNs: ctx.receivedNs,
     timeFlowStartNs: clampU64(
       flowTimeNs(s, ctx, s.startNs, s.startMs, s.startSec, s.startDeltaUs, s.startSysUp),
@@ -616,7 +618,8 @@ function buildRecord(s: Scratch, ctx: RecordContext): FlowRecord {
     srcVlanId: srcVlan,
     dstVlanId: dstVlan,
     applicationName: applicationName(protocol, srcPort, dstPort),
-  });
+  };
+  return record;
 }
 
 /**
