@@ -58,6 +58,17 @@ fi
 
 echo "install-system.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# Keep packaged daemons from starting at install time (Debian's policy-rc.d convention, exit 101 = "not now"):
+# without systemd, their init scripts would otherwise start them on the default ports — Alertmanager on 9093,
+# the Kafka controller's port, and a nats-server without JetStream on 4222.
+policy=/usr/sbin/policy-rc.d
+created_policy=false
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy"
+  chmod +x "$policy"
+  created_policy=true
+fi
+trap '[[ $created_policy == true ]] && rm -f "$policy"' EXIT
 apt-get update -qq
 apt-get install -y -qq --no-install-recommends "${missing[@]}"
 
