@@ -71,9 +71,42 @@ export interface SimulatorDefinition {
   };
 }
 
+/** How a replay reports how far it got; the CLI draws a progress bar from it. */
+export interface ReplayProgress {
+  /** Size of the whole input in bytes (of the file as stored, compressed or not), when known. */
+  setTotal(bytes: number): void;
+  /** Bytes of the input consumed so far, and items (routes, queries, …) sent so far. */
+  update(bytesDone: number, items: number): void;
+}
+
+export interface ReplayContext {
+  /** The process's runtime: Kafka producer with its settings, config, log, metrics. */
+  runtime: ServiceRuntime;
+  progress: ReplayProgress;
+  /** Aborted on Ctrl-C: stop reading, flush what was sent, resolve with the summary so far. */
+  signal: AbortSignal;
+}
+
+/** Feeds a recorded file into the platform: `kansoku replay <name> <file> [--option value …]`. */
+export interface ReplayerDefinition {
+  /** kebab-case, e.g. mrt, dns. */
+  name: string;
+  description: string;
+  /** Options with defaults; the CLI maps `--some-option v` to `someOption` (as for simulators). */
+  options: TObject;
+  /** Replays one file; resolves with a summary the CLI prints (counts by name). */
+  run(
+    file: string,
+    options: Record<string, unknown>,
+    context: ReplayContext,
+  ): Promise<Record<string, number | string>>;
+}
+
 export interface DomainModule {
   name: string;
   simulator?: SimulatorDefinition;
+  /** File replays the domain offers (`kansoku replay <name> <file>`). */
+  replayers?: ReplayerDefinition[];
   sections: ConfigSection[];
   services: ServiceDefinition[];
   migrations: Migration[];
