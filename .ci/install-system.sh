@@ -42,6 +42,9 @@ need_package prometheus-alertmanager
 need_package softflowd
 need_package pmacct
 need_package tshark
+# DNS end-to-end tests: a real resolver with dnstap (Debian's unbound is built --enable-dnstap) and its load tool.
+need_package unbound
+need_package dnsperf
 
 major=$(java_major || true)
 if [[ -z $major || $major -lt 17 ]]; then
