@@ -5,6 +5,7 @@
  *   run <service...>     chosen services only (one Deployment per service in a cluster)
  *   migrate              create Kafka topics and apply warehouse migrations, then exit
  *   simulate <domain>    report-shaped traffic for demos and load tests
+ *   replay <name> <file> a recorded file (MRT dump, DNS pcap, dnstap) into the running platform
  *   stack up|down|status the local Kafka, NATS and embedded ClickHouse
  *   services             list services
  *
@@ -14,6 +15,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, errorMessage, KansokuError } from '@kansoku/kit';
 import { describeServices, runPlatform } from './platform.ts';
+import { replayCommand } from './replay.ts';
 import { simulateCommand } from './simulate.ts';
 import { runStackCommand } from './stack/cli.ts';
 
@@ -24,6 +26,7 @@ commands:
   run <service...>        run the named services only (see: pnpm kansoku services)
   migrate                 create Kafka topics and apply ClickHouse migrations, then exit
   simulate <domain>       send simulated traffic to the running platform [--rate N] [--speed S] [--duration s] …
+  replay <name> <file>    replay a recorded file into the running platform (pnpm kansoku replay lists them)
   stack up|down|status    manage the local Kafka, NATS and embedded ClickHouse [--only kafka,nats] [--json]
   services                list the services
 
@@ -39,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
   // `stack` has options of its own (--only, --json): hand it the rest of the line as is.
   if (argv[0] === 'stack') return runStackCommand(argv.slice(1));
   if (argv[0] === 'simulate') return simulateCommand(argv.slice(1));
+  if (argv[0] === 'replay') return replayCommand(argv.slice(1));
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -97,18 +97,26 @@ function ensureLocalAdminToken(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv
   return { env: { ...env, KANSOKU_GATEWAY_TOKENS: `admin:${token}` }, tokenFile };
 }
 
+/** Every section of every module, from the YAML file and the environment; throws ConfigError naming a bad key. */
+export function loadPlatformConfig(
+  configFile: string | undefined,
+  env?: NodeJS.ProcessEnv,
+): ReturnType<typeof loadConfig> {
+  const sections = [...SHARED_SECTIONS, ...platformModules().flatMap((m) => m.sections)];
+  return loadConfig(sections, { ...(configFile ? { file: configFile } : {}), ...(env ? { env } : {}) });
+}
+
 export async function runPlatform(options: PlatformOptions): Promise<number> {
   const modules = platformModules();
   const sections = [...SHARED_SECTIONS, ...modules.flatMap((m) => m.sections)];
-  const fileOption = options.configFile ? { file: options.configFile } : {};
-  let config = loadConfig(sections, fileOption);
+  let config = loadPlatformConfig(options.configFile);
   let adminTokenFile: string | undefined;
   const gatewaySection = sections.find((s) => s.name === 'gateway');
   if (options.mode === 'up' && gatewaySection && !options.check && !options.dump) {
     const gateway = config.get(gatewaySection) as { tokens: string[]; anonymousRole: string };
     if (gateway.tokens.length === 0 && gateway.anonymousRole === 'none') {
       const local = ensureLocalAdminToken(process.env);
-      config = loadConfig(sections, { ...fileOption, env: local.env });
+      config = loadPlatformConfig(options.configFile, local.env);
       adminTokenFile = local.tokenFile;
     }
   }
@@ -178,7 +186,10 @@ export async function runPlatform(options: PlatformOptions): Promise<number> {
 }
 
 /** Topics first (processors subscribe to them), then tables; both idempotent. */
-async function prepare(runtime: PlatformRuntime, migrations: Parameters<typeof migrate>[1]): Promise<void> {
+export async function prepare(
+  runtime: PlatformRuntime,
+  migrations: Parameters<typeof migrate>[1],
+): Promise<void> {
   const admin = runtime.kafkaAdmin();
   await admin.ensureTopics(kafkaTopicSpecs());
   const warehouse = runtime.warehouse();

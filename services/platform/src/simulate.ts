@@ -4,58 +4,14 @@
  * with its name, like configuration does.
  */
 import { ConfigError, createLogger, type SimulatorDefinition } from '@kansoku/kit';
-import type { TSchema } from '@sinclair/typebox';
-import { Value } from '@sinclair/typebox/value';
+import { optionsFromFlags, parseFlags } from './command-options.ts';
 import { platformModules } from './modules.ts';
-
-const camel = (flag: string) => flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 export function simulatorOptions(
   definition: SimulatorDefinition,
   flags: Record<string, string>,
 ): Record<string, unknown> {
-  const properties = definition.options.properties as Record<string, TSchema>;
-  const raw: Record<string, unknown> = {};
-  for (const [flag, value] of Object.entries(flags)) {
-    const key = camel(flag);
-    if (!(key in properties)) {
-      const known = Object.keys(properties).map((k) => `--${kebab(k)}`);
-      throw new ConfigError(`--${flag}`, `unknown option (known: ${known.join(', ')}, --duration)`);
-    }
-    raw[key] = value;
-  }
-  const options = Value.Convert(definition.options, Value.Default(definition.options, raw)) as Record<
-    string,
-    unknown
-  >;
-  const error = Value.Errors(definition.options, options).First();
-  if (error) {
-    const key = error.path.replace(/^\//, '');
-    throw new ConfigError(`--${kebab(key)}`, `${error.message}; got ${JSON.stringify(raw[key] ?? null)}`);
-  }
-  return options;
-}
-
-function parseFlags(args: string[]): { positionals: string[]; flags: Record<string, string> } {
-  const positionals: string[] = [];
-  const flags: Record<string, string> = {};
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith('--')) {
-      positionals.push(arg);
-      continue;
-    }
-    const eq = arg.indexOf('=');
-    if (eq > 0) flags[arg.slice(2, eq)] = arg.slice(eq + 1);
-    else {
-      const value = args[i + 1];
-      if (value === undefined || value.startsWith('--')) throw new ConfigError(arg, 'needs a value');
-      flags[arg.slice(2)] = value;
-      i++;
-    }
-  }
-  return { positionals, flags };
+  return optionsFromFlags(definition.options, flags, ['--duration']);
 }
 
 export async function simulateCommand(args: string[]): Promise<number> {

@@ -28,6 +28,15 @@ describe('kansoku CLI', { timeout: 30_000 }, () => {
     expect(out.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
   });
 
+  it('replay names what it can replay, and refuses an unknown replayer or a missing file', () => {
+    const list = kansoku(['replay']);
+    expect(list.code).toBe(2);
+    expect(list.stdout).toContain('usage: pnpm kansoku replay <name> <file>');
+    const unknown = kansoku(['replay', 'no-such-kind', 'x']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("no replayer 'no-such-kind'");
+  });
+
   it('up --check validates every service without starting anything', () => {
     const out = kansoku(['up', '--check'], { KANSOKU_KAFKA_BROKERS: '127.0.0.1:1' });
     expect(out.code).toBe(0);
