@@ -1,0 +1,6 @@
+export * from './bmp-mapping.ts';
+export * from './config.ts';
+export * from './metrics.ts';
+export * from './publisher.ts';
+export * from './route-updates.ts';
+export * from './station.ts';
