@@ -20,6 +20,7 @@ import type { FastifyInstance } from 'fastify';
 import { createAuthenticator } from './auth.ts';
 import type { GatewayConfig } from './config.ts';
 import { ErrorBody, HttpError, installErrorHandler } from './errors.ts';
+import { overviewPage } from './overview/overview.ts';
 
 export interface GatewayAppOptions {
   config: GatewayConfig;
@@ -81,6 +82,7 @@ export async function gatewayApp(app: FastifyInstance, options: GatewayAppOption
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(overviewPage);
 
   const errorResponses = {
     400: { $ref: 'ErrorBody#' },
