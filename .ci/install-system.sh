@@ -9,6 +9,7 @@
 #   softflowd                real NetFlow v5/v9/IPFIX exporter for the flows collector's tests (reads a pcap)
 #   pmacct                   pmacctd nfprobe/sfprobe (IPFIX, sFlow exporters from a pcap) for the same tests
 #   tshark                   decodes exporters' packets as an oracle in the flows tests
+#   chromium                 headless browser for the gateway overview page's test (playwright-core drives it)
 #
 # Node, pnpm and the npm dependencies (chDB included) are not system packages and are not handled here.
 set -euo pipefail
@@ -42,6 +43,7 @@ need_package prometheus-alertmanager
 need_package softflowd
 need_package pmacct
 need_package tshark
+need_package chromium
 # DNS end-to-end tests: a real resolver with dnstap (Debian's unbound is built --enable-dnstap) and its load tool.
 need_package unbound
 need_package dnsperf
