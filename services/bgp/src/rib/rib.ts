@@ -1,0 +1,518 @@
+/**
+ * The live RIB: every peer's routes (Adj-RIB-In pre/post policy, Loc-RIB, Adj-RIB-Out as separate RIBs of the
+ * peer), IPv4 and IPv6, ADD-PATH aware, in compact memory:
+ *
+ * - prefixes are interned once per family across peers (`PrefixTable`, typed arrays),
+ * - attribute sets (AS path, communities, next hop, …) once across peers (`AttributeTable`),
+ * - each peer keeps only (prefix id, path id) → attribute set id and receive time (`PeerRoutes`),
+ * - IP → origin AS: a 16-8-8 trie for IPv4 (`LpmV4`), per-length probes of the prefix table for IPv6.
+ *
+ * Peer Down: the station emits it for each peer of a router whose session ended, and the router re-sends its
+ * routes after it reconnects. Peer events and route updates travel on different topics (so they may be read
+ * out of order around a reconnect): a Peer Down drops only the routes received before it, and an update
+ * received before the last Peer Down of its peer, read late, is ignored.
+ */
+
+import {
+  type Peer,
+  RibType,
+  RouteAction,
+  type RouteUpdate,
+} from '@kansoku/contracts/gen/kansoku/bgp/v1/bgp_pb';
+import { formatIpAddress } from '@kansoku/contracts/ip-address';
+import { AttributeTable, attributeKey, type RouteAttributes } from './attributes.ts';
+import { encodeEntry, LpmV4 } from './lpm-v4.ts';
+import { PeerRoutes } from './peer-routes.ts';
+import { addressToWords, maskWords, PrefixTable } from './prefix-table.ts';
+
+export type Family = 4 | 6;
+
+export interface PeerIdentity {
+  /** Monitored router (BMP speaker or MRT collector), text form. */
+  router: string;
+  /** Peer distinguisher, decimal. */
+  distinguisher: string;
+  /** Neighbour address, text form; empty for Loc-RIB. */
+  address: string;
+}
+
+export interface PeerInfo extends PeerIdentity {
+  /** `router|distinguisher|address|ribType`: one RIB of one peer. */
+  key: string;
+  ribType: RibType;
+  asn: number;
+  bgpId: string;
+}
+
+export interface PeerSummary {
+  info: PeerInfo;
+  routes: { ipv4: number; ipv6: number };
+  /** Routes per prefix length (index = length). */
+  lengths: { ipv4: Uint32Array; ipv6: Uint32Array };
+  /** ms since the epoch of the last Peer Down taken (0 if none). */
+  lastDownMs: number;
+}
+
+/** What a change of the RIB looked like, for detectors. */
+/**
+ * An announcement that adds a prefix to the RIB (`originsBefore` empty) or brings an origin its other routes do
+ * not carry. Re-announcements with an origin already present are not reported (the common case stays cheap).
+ */
+export interface AnnounceEvent {
+  peer: PeerInfo;
+  family: Family;
+  /** `192.0.2.0/24`. */
+  prefix(): string;
+  length: number;
+  address: Uint8Array;
+  originAs: number;
+  /** Origins of the prefix's routes (all peers) before this announcement, with route counts. */
+  originsBefore: Map<number, number>;
+  receivedMs: number;
+}
+
+export interface PrefixGoneEvent {
+  family: Family;
+  prefix: string;
+  length: number;
+  address: Uint8Array;
+}
+
+export interface RibObserver {
+  onAnnounce?(event: AnnounceEvent): void;
+  onPrefixGone?(event: PrefixGoneEvent): void;
+  /** The origin the lookup answers for a prefix changed (0 = no route). */
+  onOriginChange?(family: Family, prefixId: number, previous: number, current: number): void;
+}
+
+export interface LookupResult {
+  family: Family;
+  prefix: string;
+  length: number;
+  originAs: number;
+  /** Every address in this aligned block around the address has the same answer (for caches). */
+  uniformLength: number;
+}
+
+interface PeerState {
+  info: PeerInfo;
+  v4: PeerRoutes;
+  v6: PeerRoutes;
+  lastDownMs: number;
+}
+
+export function peerIdentityOf(routerAddress: Uint8Array, peer: Peer | undefined): PeerIdentity {
+  return {
+    router: routerAddress.length > 0 ? formatIpAddress(routerAddress) : '',
+    distinguisher: (peer?.distinguisher ?? 0n).toString(),
+    address: peer !== undefined && peer.address.length > 0 ? formatIpAddress(peer.address) : '',
+  };
+}
+
+const identityKey = (p: PeerIdentity): string => `${p.router}|${p.distinguisher}|${p.address}`;
+
+export class Rib {
+  readonly prefixes4 = new PrefixTable(1);
+  readonly prefixes6 = new PrefixTable(4);
+  readonly attributes = new AttributeTable();
+  private readonly lpm4 = new LpmV4();
+  private readonly peers = new Map<string, PeerState>();
+  /** Peer identity key → its RIB keys. */
+  private readonly ribsOfPeer = new Map<string, Set<string>>();
+  private readonly downAt = new Map<string, number>();
+  private v6Lengths: number[] = [];
+  private v6LengthsDirty = false;
+  private readonly words = new Uint32Array(4);
+  private readonly probe = new Uint32Array(4);
+  observer: RibObserver | undefined;
+
+  constructor(observer?: RibObserver) {
+    this.observer = observer;
+  }
+
+  /** Routes over all peers. */
+  routeCount(): number {
+    let total = 0;
+    for (const peer of this.peers.values()) total += peer.v4.size + peer.v6.size;
+    return total;
+  }
+
+  /** Bytes of the typed arrays (the attribute texts and maps are on the JS heap, not counted here). */
+  arrayBytes(): number {
+    let bytes = this.prefixes4.byteSize() + this.prefixes6.byteSize() + this.lpm4.byteSize();
+    for (const peer of this.peers.values()) bytes += peer.v4.byteSize() + peer.v6.byteSize();
+    return bytes;
+  }
+
+  peerSummaries(): PeerSummary[] {
+    return [...this.peers.values()].map((p) => ({
+      info: p.info,
+      routes: { ipv4: p.v4.size, ipv6: p.v6.size },
+      lengths: { ipv4: p.v4.lengthCounts, ipv6: p.v6.lengthCounts },
+      lastDownMs: p.lastDownMs,
+    }));
+  }
+
+  private peerState(identity: PeerIdentity, ribType: RibType, asn: number, bgpId: string): PeerState {
+    const idKey = identityKey(identity);
+    const key = `${idKey}|${ribType}`;
+    let state = this.peers.get(key);
+    if (state === undefined) {
+      state = {
+        info: { ...identity, key, ribType, asn, bgpId },
+        v4: new PeerRoutes(32),
+        v6: new PeerRoutes(128),
+        lastDownMs: this.downAt.get(idKey) ?? 0,
+      };
+      this.peers.set(key, state);
+      const ribs = this.ribsOfPeer.get(idKey) ?? new Set<string>();
+      ribs.add(key);
+      this.ribsOfPeer.set(idKey, ribs);
+    } else if (asn !== 0 && state.info.asn !== asn) {
+      state.info = { ...state.info, asn, bgpId };
+    }
+    return state;
+  }
+
+  /** Applies one update from `kansoku.bgp.updates.v1`; false when it was ignored (stale or not unicast IP). */
+  applyUpdate(update: RouteUpdate): boolean {
+    const family: Family | undefined = update.afi === 1 ? 4 : update.afi === 2 ? 6 : undefined;
+    if (family === undefined || (update.safi !== 1 && update.safi !== 0)) return false;
+    if (update.prefix.length !== (family === 4 ? 4 : 16)) return false;
+    const identity = peerIdentityOf(update.routerAddress, update.peer);
+    const receivedMs = Number(update.timeReceivedNs / 1_000_000n);
+    const downMs = this.downAt.get(identityKey(identity));
+    if (downMs !== undefined && receivedMs < downMs) return false;
+    const peer = this.peerState(
+      identity,
+      update.ribType,
+      update.peer?.asn ?? 0,
+      update.peer !== undefined && update.peer.bgpId.length === 4 ? formatIpAddress(update.peer.bgpId) : '',
+    );
+    if (update.action === RouteAction.ANNOUNCE) {
+      this.announce(
+        peer,
+        family,
+        update.prefix,
+        update.prefixLength,
+        update.pathId,
+        attributeKey(update),
+        update.originAs,
+        receivedMs,
+      );
+      return true;
+    }
+    if (update.action === RouteAction.WITHDRAW) {
+      this.withdraw(peer, family, update.prefix, update.prefixLength, update.pathId);
+      return true;
+    }
+    return false;
+  }
+
+  /** Announces a route on a peer's RIB (the route with the same prefix and path id is replaced). */
+  announceRoute(
+    peer: { identity: PeerIdentity; ribType: RibType; asn?: number },
+    family: Family,
+    address: Uint8Array,
+    length: number,
+    pathId: number,
+    attributes: string,
+    originAs: number,
+    receivedMs: number,
+  ): void {
+    const state = this.peerState(peer.identity, peer.ribType, peer.asn ?? 0, '');
+    this.announce(state, family, address, length, pathId, attributes, originAs, receivedMs);
+  }
+
+  withdrawRoute(
+    peer: { identity: PeerIdentity; ribType: RibType },
+    family: Family,
+    address: Uint8Array,
+    length: number,
+    pathId: number,
+  ): boolean {
+    const state = this.peers.get(`${identityKey(peer.identity)}|${peer.ribType}`);
+    return state === undefined ? false : this.withdraw(state, family, address, length, pathId);
+  }
+
+  private announce(
+    peer: PeerState,
+    family: Family,
+    address: Uint8Array,
+    length: number,
+    pathId: number,
+    key: string,
+    originAs: number,
+    receivedMs: number,
+  ): void {
+    const table = family === 4 ? this.prefixes4 : this.prefixes6;
+    const routes = family === 4 ? peer.v4 : peer.v6;
+    if (length > table.bits) return;
+    addressToWords(address, length, this.words);
+    const { id, created } = table.intern(this.words, length);
+    const previous = routes.get(id, pathId);
+    if (previous >= 0 && this.attributes.key(previous) === key) {
+      routes.set(id, pathId, previous, receivedMs, length);
+      return;
+    }
+    const observer = this.observer;
+    if (observer?.onAnnounce !== undefined && (created || !table.hasOrigin(id, originAs))) {
+      observer.onAnnounce({
+        peer: peer.info,
+        family,
+        prefix: () => `${formatIpAddress(table.address(id))}/${length}`,
+        length,
+        address: table.address(id),
+        originAs,
+        originsBefore: table.originsOf(id),
+        receivedMs,
+      });
+    }
+    const attributeId = this.attributes.acquire(key, originAs);
+    routes.set(id, pathId, attributeId, receivedMs, length);
+    this.report(family, table.addRoute(id, originAs));
+    if (previous >= 0) {
+      const previousOrigin = this.attributes.originAs(previous);
+      this.attributes.release(previous);
+      this.report(family, table.removeRoute(id, previousOrigin));
+    }
+    if (created) {
+      if (family === 4) this.lpm4.insert(id, this.words[0]!, length);
+      else if (table.lengthCounts[length] === 1) this.v6LengthsDirty = true;
+    }
+  }
+
+  private withdraw(
+    peer: PeerState,
+    family: Family,
+    address: Uint8Array,
+    length: number,
+    pathId: number,
+  ): boolean {
+    const table = family === 4 ? this.prefixes4 : this.prefixes6;
+    if (length > table.bits) return false;
+    addressToWords(address, length, this.words);
+    const id = table.find(this.words, length);
+    if (id < 0) return false;
+    return this.removeRoute(peer, family, id, pathId);
+  }
+
+  private removeRoute(peer: PeerState, family: Family, id: number, pathId: number): boolean {
+    const table = family === 4 ? this.prefixes4 : this.prefixes6;
+    const routes = family === 4 ? peer.v4 : peer.v6;
+    const length = table.length(id);
+    const attributeId = routes.delete(id, pathId, length);
+    if (attributeId < 0) return false;
+    const origin = this.attributes.originAs(attributeId);
+    this.attributes.release(attributeId);
+    this.report(family, table.removeRoute(id, origin));
+    if (table.routes(id) === 0) this.releasePrefix(family, id);
+    return true;
+  }
+
+  private releasePrefix(family: Family, id: number): void {
+    const table = family === 4 ? this.prefixes4 : this.prefixes6;
+    const length = table.length(id);
+    if (this.observer?.onPrefixGone !== undefined) {
+      const address = table.address(id);
+      this.observer.onPrefixGone({
+        family,
+        prefix: `${formatIpAddress(address)}/${length}`,
+        length,
+        address,
+      });
+    }
+    if (family === 4) {
+      const address = table.word(id);
+      let replacement = 0;
+      for (let shorter = length - 1; shorter >= 0; shorter--) {
+        const masked = shorter === 0 ? 0 : (address & (0xffffffff << (32 - shorter))) >>> 0;
+        const cover = this.prefixes4.findV4(masked, shorter);
+        if (cover >= 0) {
+          replacement = encodeEntry(cover, shorter);
+          break;
+        }
+      }
+      this.lpm4.remove(id, address, length, replacement);
+    }
+    table.release(id);
+    if (family === 6 && table.lengthCounts[length] === 0) this.v6LengthsDirty = true;
+  }
+
+  private report(
+    family: Family,
+    change: { prefixId: number; previous: number; current: number } | undefined,
+  ): void {
+    if (change !== undefined && this.observer?.onOriginChange !== undefined) {
+      this.observer.onOriginChange(family, change.prefixId, change.previous, change.current);
+    }
+  }
+
+  /**
+   * A peer's session ended (`timeMs`: when the station saw it): drops the routes of each of its RIBs received
+   * before then, and ignores updates received before then that are read later. Returns routes dropped.
+   */
+  peerDown(identity: PeerIdentity, timeMs: number): number {
+    const idKey = identityKey(identity);
+    if ((this.downAt.get(idKey) ?? 0) < timeMs) this.downAt.set(idKey, timeMs);
+    let dropped = 0;
+    for (const key of this.ribsOfPeer.get(idKey) ?? []) {
+      const peer = this.peers.get(key);
+      if (peer === undefined) continue;
+      peer.lastDownMs = Math.max(peer.lastDownMs, timeMs);
+      for (const family of [4, 6] as const) {
+        const routes = family === 4 ? peer.v4 : peer.v6;
+        for (const route of routes.routes()) {
+          if (route.receivedMs < timeMs && this.removeRoute(peer, family, route.prefixId, route.pathId))
+            dropped++;
+        }
+      }
+    }
+    return dropped;
+  }
+
+  /** Origin AS of the longest prefix covering the address (4 or 16 octets); undefined when none or unknown. */
+  originAs(address: Uint8Array): number | undefined {
+    if (address.length === 4) {
+      const id = this.lpm4.lookup(
+        ((address[0]! << 24) | (address[1]! << 16) | (address[2]! << 8) | address[3]!) >>> 0,
+      );
+      if (id < 0) return undefined;
+      const origin = this.prefixes4.origin(id);
+      return origin === 0 ? undefined : origin;
+    }
+    if (address.length === 16) {
+      const id = this.lookupV6(address);
+      if (id < 0) return undefined;
+      const origin = this.prefixes6.origin(id);
+      return origin === 0 ? undefined : origin;
+    }
+    return undefined;
+  }
+
+  /** IPv4 fast path: prefix id of the longest match for an unsigned 32-bit address, or -1. */
+  lookupV4(address: number): number {
+    return this.lpm4.lookup(address);
+  }
+
+  /** Origin AS for a prefix id from `lookupV4` (0 when unknown). */
+  originOfV4(prefixId: number): number {
+    return this.prefixes4.origin(prefixId);
+  }
+
+  private lookupV6(address: Uint8Array): number {
+    if (this.v6LengthsDirty) {
+      this.v6Lengths = [];
+      for (let length = 128; length >= 0; length--)
+        if (this.prefixes6.lengthCounts[length]! > 0) this.v6Lengths.push(length);
+      this.v6LengthsDirty = false;
+    }
+    addressToWords(address, 128, this.words);
+    for (const length of this.v6Lengths) {
+      this.probe.set(this.words);
+      maskWords(this.probe, 4, length);
+      const id = this.prefixes6.find(this.probe, length);
+      if (id >= 0) return id;
+    }
+    return -1;
+  }
+
+  /** The longest match with its prefix, for queries and the NATS service. */
+  lookup(address: Uint8Array): LookupResult | undefined {
+    if (address.length === 4) {
+      const word = ((address[0]! << 24) | (address[1]! << 16) | (address[2]! << 8) | address[3]!) >>> 0;
+      const id = this.lpm4.lookup(word);
+      const uniformLength = this.lpm4.uniformLength(word);
+      if (id < 0) return { family: 4, prefix: '', length: 0, originAs: 0, uniformLength };
+      return {
+        family: 4,
+        prefix: `${formatIpAddress(this.prefixes4.address(id))}/${this.prefixes4.length(id)}`,
+        length: this.prefixes4.length(id),
+        originAs: this.prefixes4.origin(id),
+        uniformLength,
+      };
+    }
+    if (address.length !== 16) return undefined;
+    const id = this.lookupV6(address);
+    // Every present prefix is at most as long as the longest length in use: a block that long is uniform.
+    const uniformLength = this.v6Lengths[0] ?? 0;
+    if (id < 0) return { family: 6, prefix: '', length: 0, originAs: 0, uniformLength };
+    return {
+      family: 6,
+      prefix: `${formatIpAddress(this.prefixes6.address(id))}/${this.prefixes6.length(id)}`,
+      length: this.prefixes6.length(id),
+      originAs: this.prefixes6.origin(id),
+      uniformLength,
+    };
+  }
+
+  /** The routes of an exact prefix, per peer RIB. */
+  routesOf(
+    family: Family,
+    address: Uint8Array,
+    length: number,
+  ): { peer: PeerInfo; pathId: number; attributes: RouteAttributes }[] {
+    const table = family === 4 ? this.prefixes4 : this.prefixes6;
+    const words = new Uint32Array(4);
+    addressToWords(address, length, words);
+    const id = table.find(words, length);
+    if (id < 0) return [];
+    const out: { peer: PeerInfo; pathId: number; attributes: RouteAttributes }[] = [];
+    for (const peer of this.peers.values()) {
+      const routes = family === 4 ? peer.v4 : peer.v6;
+      routes.forEach((prefixId, pathId, attributeId) => {
+        if (prefixId === id)
+          out.push({ peer: peer.info, pathId, attributes: this.attributes.attributes(attributeId) });
+      });
+    }
+    return out;
+  }
+
+  /** Every route, for snapshots: peer, family, prefix id, path id, attribute text, receive time. */
+  forEachRoute(
+    visit: (
+      peer: PeerInfo,
+      family: Family,
+      address: Uint8Array,
+      length: number,
+      pathId: number,
+      attributes: string,
+      originAs: number,
+      receivedMs: number,
+    ) => void,
+  ): void {
+    for (const peer of this.peers.values()) {
+      for (const family of [4, 6] as const) {
+        const table = family === 4 ? this.prefixes4 : this.prefixes6;
+        (family === 4 ? peer.v4 : peer.v6).forEach((prefixId, pathId, attributeId, receivedMs) => {
+          visit(
+            peer.info,
+            family,
+            table.address(prefixId),
+            table.length(prefixId),
+            pathId,
+            this.attributes.key(attributeId),
+            this.attributes.originAs(attributeId),
+            receivedMs,
+          );
+        });
+      }
+    }
+  }
+
+  /** Known Peer Down times (for snapshots). */
+  downTimes(): Map<string, number> {
+    return new Map(this.downAt);
+  }
+
+  restoreDownTime(identity: PeerIdentity, timeMs: number): void {
+    this.downAt.set(identityKey(identity), timeMs);
+  }
+
+  /** Registers a peer RIB (e.g. from a snapshot or a Peer Up) without routes. */
+  ensurePeer(identity: PeerIdentity, ribType: RibType, asn: number, bgpId = ''): PeerInfo {
+    return this.peerState(identity, ribType, asn, bgpId).info;
+  }
+}
+
+export { RibType };
