@@ -1,0 +1,322 @@
+/**
+ * From one batch of DnsQuery messages to the rows of every DNS table (see tables.ts). Deterministic: the same
+ * records give the same rows in the same order, so a replayed batch is recognised by ClickHouse (dedup token).
+ * Query time is the bucket time (the resolver's clock, as dnstap/logs/captures give it), falling back to the
+ * receive time when a source has none: replays land in the hours they happened.
+ */
+import { type DnsQuery, IpVersion } from '@kansoku/contracts/gen/kansoku/dns/v1/dns_pb';
+import { formatIpAddress } from '@kansoku/contracts/ip-address';
+import type { SinkRows } from '@kansoku/kit';
+import {
+  DNS_1H_TABLE,
+  DNS_1M_TABLE,
+  DNS_CLIENTS_1H_TABLE,
+  DNS_CLIENTS_1M_TABLE,
+  DNS_RAW_TABLE,
+  DNS_ZONES_1H_TABLE,
+  DNS_ZONES_1M_TABLE,
+  LATENCY_BUCKETS_PER_OCTAVE,
+} from '../tables.ts';
+import { registeredDomain } from './zone.ts';
+
+export const QTYPE_A = 1;
+export const QTYPE_AAAA = 28;
+export const RCODE_SERVFAIL = 2;
+export const RCODE_NXDOMAIN = 3;
+
+export function ipVersionNumber(version: IpVersion): 4 | 6 | 0 {
+  if (version === IpVersion.V4) return 4;
+  if (version === IpVersion.V6) return 6;
+  return 0;
+}
+
+/** Latency histogram bucket of a response time in µs (see LATENCY_BUCKETS_PER_OCTAVE). */
+export function latencyBucket(us: number): number {
+  return Math.min(255, Math.floor(LATENCY_BUCKETS_PER_OCTAVE * Math.log2(us + 1)));
+}
+
+/** Lower edge (µs) of a latency bucket; the upper edge is the next bucket's. */
+export function latencyBucketLowerUs(bucket: number): number {
+  return 2 ** (bucket / LATENCY_BUCKETS_PER_OCTAVE) - 1;
+}
+
+/** Milliseconds of the query (query time, else receive time). */
+export function queryTimeMs(q: DnsQuery): number {
+  const ns = q.timeQueryNs > 0n ? q.timeQueryNs : q.timeReceivedNs;
+  return Number(ns / 1_000_000n);
+}
+
+function addressOf(bytes: Uint8Array): string {
+  return bytes.length === 4 || bytes.length === 16 ? formatIpAddress(bytes) : '';
+}
+
+/** FNV-1a over the fields that identify a query: a sample decision that a replay repeats. */
+function sampleHash(q: DnsQuery): number {
+  let h = 0x811c9dc5;
+  const mix = (byte: number) => {
+    h ^= byte & 0xff;
+    h = Math.imul(h, 0x01000193);
+  };
+  for (const b of q.clientAddress) mix(b);
+  mix(q.clientPort);
+  mix(q.clientPort >>> 8);
+  mix(q.messageId);
+  mix(q.messageId >>> 8);
+  const t = q.timeQueryNs;
+  for (let i = 0n; i < 64n; i += 8n) mix(Number((t >> i) & 0xffn));
+  return h >>> 0;
+}
+
+export function keepInRawSample(q: DnsQuery, oneIn: number): boolean {
+  return oneIn <= 1 || sampleHash(q) % oneIn === 0;
+}
+
+interface QueryCell {
+  time: number;
+  resolver: string;
+  ip_version: number;
+  protocol: number;
+  qtype: number;
+  answered: number;
+  rcode: number;
+  queries: number;
+  truncated: number;
+  query_bytes: number;
+  response_bytes: number;
+  response_time_us: number;
+  latency: Map<number, number>;
+}
+
+interface ClientCell {
+  time: number;
+  resolver: string;
+  ip_version: number;
+  client: string;
+  queries: number;
+  a_queries: number;
+  aaaa_queries: number;
+  nxdomain: number;
+  servfail: number;
+}
+
+interface ZoneCell {
+  time: number;
+  resolver: string;
+  zone: string;
+  queries: number;
+  nxdomain: number;
+  servfail: number;
+}
+
+const cmpStr = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+function queryRows(cells: Iterable<QueryCell>): Record<string, unknown>[] {
+  return [...cells]
+    .sort(
+      (a, b) =>
+        a.time - b.time ||
+        cmpStr(a.resolver, b.resolver) ||
+        a.ip_version - b.ip_version ||
+        a.protocol - b.protocol ||
+        a.qtype - b.qtype ||
+        a.answered - b.answered ||
+        a.rcode - b.rcode,
+    )
+    .map((c) => ({
+      ...c,
+      latency: Object.fromEntries([...c.latency.entries()].sort((x, y) => x[0] - y[0])),
+    }));
+}
+
+function clientRows(cells: Iterable<ClientCell>): Record<string, unknown>[] {
+  return ([...cells] as (ClientCell & Record<string, unknown>)[]).sort(
+    (a, b) =>
+      a.time - b.time ||
+      cmpStr(a.resolver, b.resolver) ||
+      a.ip_version - b.ip_version ||
+      cmpStr(a.client, b.client),
+  );
+}
+
+function zoneRows(cells: Iterable<ZoneCell>): Record<string, unknown>[] {
+  return ([...cells] as (ZoneCell & Record<string, unknown>)[]).sort(
+    (a, b) => a.time - b.time || cmpStr(a.resolver, b.resolver) || cmpStr(a.zone, b.zone),
+  );
+}
+
+/**
+ * DateTime64(3, 'UTC') input as 'YYYY-MM-DD hh:mm:ss.sss' (plain numbers are ambiguous to ClickHouse);
+ * the text of the last second is reused (a batch spans few seconds).
+ */
+function dateTime64Formatter(): (ms: number) => string {
+  let second = -1;
+  let prefix = '';
+  return (ms) => {
+    const s = Math.floor(ms / 1000);
+    if (s !== second) {
+      second = s;
+      prefix = new Date(s * 1000).toISOString().slice(0, 19).replace('T', ' ');
+    }
+    return `${prefix}.${String(ms - s * 1000).padStart(3, '0')}`;
+  };
+}
+
+export interface AggregateOptions {
+  /** Raw rows: 1 keeps every query, N keeps 1 in N (deterministic per query), 0 writes none. */
+  rawSampleOneIn: number;
+}
+
+/** Every table's rows for one batch: what the sink inserts, each with the batch's dedup token. */
+export function aggregateDnsQueries(records: readonly DnsQuery[], options: AggregateOptions): SinkRows[] {
+  const minute = new Map<string, QueryCell>();
+  const hour = new Map<string, QueryCell>();
+  const clientsMinute = new Map<string, ClientCell>();
+  const clientsHour = new Map<string, ClientCell>();
+  const zonesMinute = new Map<string, ZoneCell>();
+  const zonesHour = new Map<string, ZoneCell>();
+  const raw: { ms: number; q: DnsQuery; client: string; zone: string }[] = [];
+
+  for (const q of records) {
+    const ms = queryTimeMs(q);
+    const tMinute = Math.floor(ms / 60_000) * 60;
+    const tHour = Math.floor(ms / 3_600_000) * 3600;
+    const resolver = q.resolverIdentity;
+    const ipVersion = ipVersionNumber(q.ipVersion);
+    const answered = q.responseSeen ? 1 : 0;
+    const rcode = answered ? q.rcode : 0;
+    const latencyUs = answered ? Number(q.responseTimeUs) : 0;
+    const client = addressOf(q.clientAddress);
+    const zone = registeredDomain(q.qname);
+    const nx = answered && rcode === RCODE_NXDOMAIN ? 1 : 0;
+    const sf = answered && rcode === RCODE_SERVFAIL ? 1 : 0;
+
+    const cellKey = `${resolver}|${ipVersion}|${q.transport}|${q.qtype}|${answered}|${rcode}`;
+    for (const [map, time] of [
+      [minute, tMinute],
+      [hour, tHour],
+    ] as const) {
+      const key = `${time}|${cellKey}`;
+      let cell = map.get(key);
+      if (!cell) {
+        cell = {
+          time,
+          resolver,
+          ip_version: ipVersion,
+          protocol: q.transport,
+          qtype: q.qtype,
+          answered,
+          rcode,
+          queries: 0,
+          truncated: 0,
+          query_bytes: 0,
+          response_bytes: 0,
+          response_time_us: 0,
+          latency: new Map(),
+        };
+        map.set(key, cell);
+      }
+      cell.queries++;
+      cell.query_bytes += q.querySizeBytes;
+      if (answered) {
+        if (q.truncated) cell.truncated++;
+        cell.response_bytes += q.responseSizeBytes;
+        cell.response_time_us += latencyUs;
+        const b = latencyBucket(latencyUs);
+        cell.latency.set(b, (cell.latency.get(b) ?? 0) + 1);
+      }
+    }
+
+    const clientKey = `${resolver}|${ipVersion}|${client}`;
+    for (const [map, time] of [
+      [clientsMinute, tMinute],
+      [clientsHour, tHour],
+    ] as const) {
+      const key = `${time}|${clientKey}`;
+      let cell = map.get(key);
+      if (!cell) {
+        cell = {
+          time,
+          resolver,
+          ip_version: ipVersion,
+          client,
+          queries: 0,
+          a_queries: 0,
+          aaaa_queries: 0,
+          nxdomain: 0,
+          servfail: 0,
+        };
+        map.set(key, cell);
+      }
+      cell.queries++;
+      if (q.qtype === QTYPE_A) cell.a_queries++;
+      else if (q.qtype === QTYPE_AAAA) cell.aaaa_queries++;
+      cell.nxdomain += nx;
+      cell.servfail += sf;
+    }
+
+    const zoneKey = `${resolver}|${zone}`;
+    for (const [map, time] of [
+      [zonesMinute, tMinute],
+      [zonesHour, tHour],
+    ] as const) {
+      const key = `${time}|${zoneKey}`;
+      let cell = map.get(key);
+      if (!cell) {
+        cell = { time, resolver, zone, queries: 0, nxdomain: 0, servfail: 0 };
+        map.set(key, cell);
+      }
+      cell.queries++;
+      cell.nxdomain += nx;
+      cell.servfail += sf;
+    }
+
+    if (options.rawSampleOneIn > 0 && keepInRawSample(q, options.rawSampleOneIn)) {
+      raw.push({ ms, q, client, zone });
+    }
+  }
+
+  const out: SinkRows[] = [
+    { table: DNS_1M_TABLE, rows: queryRows(minute.values()) },
+    { table: DNS_1H_TABLE, rows: queryRows(hour.values()) },
+    { table: DNS_CLIENTS_1M_TABLE, rows: clientRows(clientsMinute.values()) },
+    { table: DNS_CLIENTS_1H_TABLE, rows: clientRows(clientsHour.values()) },
+    { table: DNS_ZONES_1M_TABLE, rows: zoneRows(zonesMinute.values()) },
+    { table: DNS_ZONES_1H_TABLE, rows: zoneRows(zonesHour.values()) },
+  ];
+  if (options.rawSampleOneIn > 0) {
+    // Stable sort by query time: records of equal time keep their offset order, so a replay is identical.
+    raw.sort((a, b) => a.ms - b.ms);
+    const time = dateTime64Formatter();
+    out.push({
+      table: DNS_RAW_TABLE,
+      rows: raw.map(({ ms, q, client, zone }) => {
+        const answered = q.responseSeen;
+        return {
+          time_query: time(ms),
+          resolver: q.resolverIdentity,
+          client,
+          client_port: q.clientPort,
+          server: addressOf(q.serverAddress),
+          ip_version: ipVersionNumber(q.ipVersion),
+          protocol: q.transport,
+          message_id: q.messageId & 0xffff,
+          qname: q.qname,
+          zone,
+          qtype: q.qtype,
+          recursion_desired: q.recursionDesired ? 1 : 0,
+          dnssec_ok: q.dnssecOk ? 1 : 0,
+          answered: answered ? 1 : 0,
+          rcode: answered ? q.rcode : 0,
+          response_time_us: answered ? Number(q.responseTimeUs) : 0,
+          query_bytes: q.querySizeBytes,
+          response_bytes: answered ? q.responseSizeBytes : 0,
+          answer_count: answered ? Math.min(q.answerCount, 65535) : 0,
+          truncated: answered && q.truncated ? 1 : 0,
+          source: q.source,
+          sample_one_in: Math.max(1, options.rawSampleOneIn),
+        };
+      }),
+    });
+  }
+  return out;
+}
