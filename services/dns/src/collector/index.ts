@@ -1,0 +1,9 @@
+export {
+  createDnsCollector,
+  type DnsCollector,
+  type DnsCollectorDeps,
+  type DnsCollectorEndpoint,
+} from './collector.ts';
+export { type DnsCollectorConfig, dnsCollectorSchema } from './config.ts';
+export { encodeDnsQuery } from './dns-query-codec.ts';
+export { createQueryPublisher, type QueryPublisher } from './publisher.ts';

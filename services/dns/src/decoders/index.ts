@@ -1,0 +1,5 @@
+export * from './dns-wire.ts';
+export * from './dnstap.ts';
+export * from './dnstap-queries.ts';
+export * from './frame-streams.ts';
+export * from './query-record.ts';
