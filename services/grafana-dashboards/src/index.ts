@@ -1,0 +1,3 @@
+export * from './builder.ts';
+export * from './generate.ts';
+export * from './registry.ts';
