@@ -454,14 +454,14 @@ export const perSourceDistribution = defineQuery({
   summary: 'Distribution over sources of queries per second per source (histogram)',
   description:
     'Sources binned by their average rate over the range (queries ÷ range seconds), in power-of-two bins ' +
-    'from 1/1024 q/s, per transport; each row is a bin with its lower edge, sources and share of sources.',
+    'from 2⁻²⁰ q/s, per transport; each row is a bin with its lower edge, sources and share of sources.',
   params: Type.Object({ ...RangeParams, ...Filters, ...RollupParam }),
   validate: (p) => validateRange(p),
   async run(p, { warehouse }) {
     const choice = chooseRollup({ ...p, family: 'clients', bucketSeconds: 3600, requested: p.rollup });
     const src = source('clients', choice, p);
     const rows = await warehouse.query<{ ip_version: number; bin: number; sources: string }>(
-      `SELECT ip_version, greatest(-10, toInt32(floor(log2(c / {seconds:UInt32})))) AS bin, count() AS sources
+      `SELECT ip_version, greatest(-20, toInt32(floor(log2(c / {seconds:UInt32})))) AS bin, count() AS sources
        FROM (
          SELECT ip_version, client, sum(queries) AS c FROM ${src.table} WHERE ${CLIENTS_WHERE}
          GROUP BY ip_version, client
@@ -482,7 +482,7 @@ export const perSourceDistribution = defineQuery({
       ],
       rows: rows.map((r) => ({
         transport: transportName(num(r.ip_version)),
-        qps_from: num(r.bin) <= -10 ? 0 : 2 ** num(r.bin),
+        qps_from: num(r.bin) <= -20 ? 0 : 2 ** num(r.bin),
         qps_to: 2 ** (num(r.bin) + 1),
         sources: num(r.sources),
         share: share(num(r.sources), totals.get(num(r.ip_version)) ?? 0),
