@@ -3,11 +3,12 @@
  * platform: its services, migrations and queries then appear in `up`, `run`, `migrate`.
  */
 import { alertingModule } from '@kansoku/alerting';
+import { dnsModule } from '@kansoku/dns';
 import { flowsModule } from '@kansoku/flows';
 import { gatewayModule } from '@kansoku/gateway';
 import type { DomainModule } from '@kansoku/kit';
 
 export function platformModules(): DomainModule[] {
   // The gateway comes last: in `up` it starts once every processor is running.
-  return [flowsModule, alertingModule, gatewayModule()];
+  return [flowsModule, alertingModule, dnsModule, gatewayModule()];
 }

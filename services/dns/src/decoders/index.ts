@@ -3,3 +3,6 @@ export * from './dnstap.ts';
 export * from './dnstap-queries.ts';
 export * from './frame-streams.ts';
 export * from './query-record.ts';
+export * from './dns-build.ts';
+export * from './fstrm-file.ts';
+export * from './fstrm-sender.ts';
