@@ -10,7 +10,6 @@ import {
   type HealthCheck,
   Histogram,
   type QueryDefinition,
-  QueryParameterError,
   type Registry,
   runHealthChecks,
   type Warehouse,
@@ -19,8 +18,12 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { createAuthenticator } from './auth.ts';
 import type { GatewayConfig } from './config.ts';
-import { ErrorBody, HttpError, installErrorHandler } from './errors.ts';
+import { ErrorBody, installErrorHandler } from './errors.ts';
 import { overviewPage } from './overview/overview.ts';
+import { registerQueryRoutes } from './query-routes.ts';
+import { installRateLimit } from './rate-limit.ts';
+import { createResultCache, type ResultCache } from './result-cache.ts';
+import { createWarehouseGate, type WarehouseGate } from './warehouse-gate.ts';
 
 export interface GatewayAppOptions {
   config: GatewayConfig;
@@ -29,6 +32,9 @@ export interface GatewayAppOptions {
   queries: QueryDefinition[];
   warehouse: Warehouse;
   version: string;
+  /** Shared cache and gate (tests and benchmarks look inside); by default the app makes its own. */
+  cache?: ResultCache;
+  gate?: WarehouseGate;
 }
 
 const HealthBody = Type.Object({
@@ -40,18 +46,32 @@ const HealthBody = Type.Object({
   ),
 });
 
-const QueryResultBody = Type.Object({
-  columns: Type.Array(
-    Type.Object({ name: Type.String(), type: Type.String(), unit: Type.Optional(Type.String()) }),
-  ),
-  rows: Type.Array(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Null()]))),
-});
-
 export async function gatewayApp(app: FastifyInstance, options: GatewayAppOptions): Promise<void> {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
   const auth = createAuthenticator(options.config);
   installErrorHandler(app);
   app.addSchema(ErrorBody);
+  await installRateLimit(app, { config: options.config, auth, metrics: options.metrics });
+  const cache =
+    options.cache ??
+    createResultCache(
+      {
+        enabled: options.config.cacheEnabled,
+        maxEntries: options.config.cacheMaxEntries,
+        maxBytes: options.config.cacheMaxBytes,
+      },
+      options.metrics,
+    );
+  const gate =
+    options.gate ??
+    createWarehouseGate(
+      options.warehouse,
+      {
+        maxConcurrentQueries: options.config.maxConcurrentQueries,
+        maxQueuedQueries: options.config.maxQueuedQueries,
+      },
+      options.metrics,
+    );
 
   const requests = new Counter({
     name: 'kansoku_gateway_requests_total',
@@ -88,6 +108,10 @@ export async function gatewayApp(app: FastifyInstance, options: GatewayAppOption
     400: { $ref: 'ErrorBody#' },
     401: { $ref: 'ErrorBody#' },
     403: { $ref: 'ErrorBody#' },
+    422: { $ref: 'ErrorBody#' },
+    429: { $ref: 'ErrorBody#' },
+    503: { $ref: 'ErrorBody#' },
+    504: { $ref: 'ErrorBody#' },
   };
 
   typed.get(
@@ -154,7 +178,8 @@ export async function gatewayApp(app: FastifyInstance, options: GatewayAppOption
           ...errorResponses,
         },
       },
-      onRequest: async (request) => {
+      // preValidation: after the rate limit (onRequest), before the parameters are checked.
+      preValidation: async (request) => {
         auth.require(request, 'viewer');
       },
     },
@@ -167,38 +192,12 @@ export async function gatewayApp(app: FastifyInstance, options: GatewayAppOption
       })),
   );
 
-  const seen = new Set<string>();
-  for (const query of options.queries) {
-    const path = `/api/v1/${query.domain}/${query.name}`;
-    if (seen.has(path)) throw new Error(`query ${path} is registered twice`);
-    seen.add(path);
-    typed.get(
-      path,
-      {
-        schema: {
-          summary: query.summary,
-          description: query.description,
-          tags: [query.domain],
-          security: [{ bearer: [] }],
-          querystring: query.params,
-          response: { 200: QueryResultBody, ...errorResponses },
-        },
-        onRequest: async (request) => {
-          auth.require(request, query.role ?? 'viewer');
-        },
-      },
-      async (request) => {
-        const params = request.query as Record<string, unknown>;
-        try {
-          query.validate?.(params as never);
-        } catch (error) {
-          if (error instanceof QueryParameterError) {
-            throw new HttpError(400, 'bad_request', error.message, error.parameter);
-          }
-          throw error;
-        }
-        return query.run(params as never, { warehouse: options.warehouse });
-      },
-    );
-  }
+  registerQueryRoutes(app, {
+    config: options.config,
+    queries: options.queries,
+    auth,
+    cache,
+    gate,
+    errorResponses,
+  });
 }

@@ -12,6 +12,11 @@ const digest = (s: string) => createHash('sha256').update(s).digest();
 export interface Authenticator {
   /** Resolves the request's role or throws a 401/403 HttpError. */
   require(request: FastifyRequest, needed: Role): Role;
+  /**
+   * Who the request is for rate limiting: `token:<n>` for the n-th configured token, undefined for
+   * a request without a known token (limited by its address instead).
+   */
+  identify(request: FastifyRequest): string | undefined;
 }
 
 export function roleAtLeast(role: Role, needed: Role): boolean {
@@ -23,7 +28,16 @@ export function createAuthenticator(config: Pick<GatewayConfig, 'tokens' | 'anon
     const colon = entry.indexOf(':');
     return { role: entry.slice(0, colon) as Role, digest: digest(entry.slice(colon + 1)) };
   });
+  const bearer = (header: string | undefined) =>
+    header ? /^Bearer\s+(\S+)\s*$/i.exec(header)?.[1] : undefined;
   return {
+    identify(request) {
+      const token = bearer(request.headers.authorization);
+      if (!token) return undefined;
+      const presented = digest(token);
+      const index = known.findIndex((k) => timingSafeEqual(k.digest, presented));
+      return index >= 0 ? `token:${index}` : undefined;
+    },
     require(request, needed) {
       const header = request.headers.authorization;
       let role: Role | undefined;
@@ -36,10 +50,9 @@ export function createAuthenticator(config: Pick<GatewayConfig, 'tokens' | 'anon
             'missing bearer token: send Authorization: Bearer <token>',
           );
       } else {
-        const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-        if (!match?.[1])
-          throw new HttpError(401, 'unauthorized', 'Authorization header must be "Bearer <token>"');
-        const presented = digest(match[1]);
+        const token = bearer(header);
+        if (!token) throw new HttpError(401, 'unauthorized', 'Authorization header must be "Bearer <token>"');
+        const presented = digest(token);
         role = known.find((k) => timingSafeEqual(k.digest, presented))?.role;
         if (!role) throw new HttpError(401, 'unauthorized', 'unknown bearer token');
       }

@@ -17,6 +17,66 @@ export const gatewaySection = defineSection(
       default: 'none',
       description: 'Role granted to requests without a token; none requires a token on every data route',
     }),
+    cacheEnabled: Type.Boolean({
+      default: true,
+      description: 'Keep query results in memory, keyed by query and step-aligned range',
+    }),
+    cacheMaxEntries: Type.Integer({ default: 5000, minimum: 1, description: 'Most results kept' }),
+    cacheMaxBytes: Type.Integer({
+      default: 128 * 1024 * 1024,
+      minimum: 1024,
+      description: 'Most bytes of serialized results kept; a result above a quarter of it is not kept',
+    }),
+    cacheLiveTtlMs: Type.Integer({
+      default: 10_000,
+      minimum: 0,
+      description: 'Lifetime of a result whose range reaches into the last cacheSettleMs (still filling)',
+    }),
+    cachePastTtlMs: Type.Integer({
+      default: 600_000,
+      minimum: 0,
+      description: 'Lifetime of a result whose range ended before the last cacheSettleMs (closed past)',
+    }),
+    cacheSettleMs: Type.Integer({
+      default: 300_000,
+      minimum: 0,
+      description: 'How long after the fact rollups may still change (collector and processor latency)',
+    }),
+    cacheAlignMs: Type.Integer({
+      default: 60_000,
+      minimum: 1,
+      description: 'Alignment of from/to for queries without a step (the finest rollup grain)',
+    }),
+    rateLimitPerMinute: Type.Integer({
+      default: 600,
+      minimum: 0,
+      description: 'Requests per minute per bearer token on /api/v1 (0: no limit)',
+    }),
+    rateLimitAnonymousPerMinute: Type.Integer({
+      default: 120,
+      minimum: 0,
+      description: 'Requests per minute per client IP without a known token on /api/v1 (0: no limit)',
+    }),
+    queryTimeoutMs: Type.Integer({
+      default: 15_000,
+      minimum: 100,
+      description: 'A request whose warehouse work (queue wait included) runs longer is cancelled: 504',
+    }),
+    maxConcurrentQueries: Type.Integer({
+      default: 8,
+      minimum: 1,
+      description: 'Warehouse queries run at once by the gateway; more wait in a queue',
+    }),
+    maxQueuedQueries: Type.Integer({
+      default: 200,
+      minimum: 0,
+      description: 'Warehouse queries allowed to wait; beyond that a request gets 503 at once',
+    }),
+    maxResultRows: Type.Integer({
+      default: 100_000,
+      minimum: 1,
+      description: 'A query result with more rows is refused (422) rather than sent',
+    }),
   }),
   ['tokens'],
 );

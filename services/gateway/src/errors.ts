@@ -6,11 +6,23 @@ import type { FastifyError, FastifyInstance } from 'fastify';
 export class HttpError extends KansokuError {
   readonly statusCode: number;
   readonly parameter: string | undefined;
+  /** The configuration key of the limit that refused the request (429, 503, 504). */
+  readonly limit: string | undefined;
+  /** Sent as Retry-After (seconds) when set. */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(statusCode: number, code: string, message: string, parameter?: string) {
-    super(code, message);
+  constructor(
+    statusCode: number,
+    code: string,
+    message: string,
+    parameter?: string,
+    extra: { limit?: string; retryAfterSeconds?: number; cause?: unknown } = {},
+  ) {
+    super(code, message, extra.cause === undefined ? undefined : { cause: extra.cause });
     this.statusCode = statusCode;
     this.parameter = parameter;
+    this.limit = extra.limit;
+    this.retryAfterSeconds = extra.retryAfterSeconds;
   }
 }
 
@@ -19,6 +31,11 @@ export const ErrorBody = Type.Object(
     error: Type.String({ description: 'Stable error code' }),
     message: Type.String(),
     parameter: Type.Optional(Type.String({ description: 'The request parameter at fault' })),
+    limit: Type.Optional(
+      Type.String({
+        description: 'The gateway setting whose limit refused the request, e.g. gateway.rateLimitPerMinute',
+      }),
+    ),
   },
   { $id: 'ErrorBody' },
 );
@@ -30,10 +47,12 @@ export const ErrorBody = Type.Object(
 export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
     if (error instanceof HttpError) {
+      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
       return reply.status(error.statusCode).send({
         error: error.code,
         message: error.message,
         ...(error.parameter ? { parameter: error.parameter } : {}),
+        ...(error.limit ? { limit: error.limit } : {}),
       });
     }
     const fastifyError = error as FastifyError;

@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayApp } from '../src/app.ts';
+import { gatewayTestConfig } from './gateway-config.ts';
 
 const VIEWER = 'viewer-token-0001';
 const ADMIN = 'admin-token-0001';
@@ -45,12 +46,7 @@ describe('gateway app', () => {
     warehouse = db.warehouse;
     app = Fastify();
     await app.register(gatewayApp, {
-      config: {
-        host: '127.0.0.1',
-        port: 0,
-        tokens: [`viewer:${VIEWER}`, `admin:${ADMIN}`],
-        anonymousRole: 'none',
-      },
+      config: gatewayTestConfig({ tokens: [`viewer:${VIEWER}`, `admin:${ADMIN}`] }),
       metrics,
       warehouse,
       version: 'test',

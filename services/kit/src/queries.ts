@@ -34,6 +34,14 @@ export interface QueryDefinition<P extends TObject = TObject> {
   description: string;
   params: P;
   role?: QueryRole;
+  /**
+   * Gateway result cache: false for a query whose answer must always be fresh; alignMs overrides how
+   * far from/to are rounded (default: the step, or the gateway's cacheAlignMs without one); maxTtlMs
+   * caps how long a result is kept. Absent: the gateway's defaults.
+   */
+  cache?: false | { alignMs?: number; maxTtlMs?: number };
+  /** A tighter warehouse time budget than the gateway's queryTimeoutMs, in ms. */
+  timeoutMs?: number;
   /** Extra checks the schema cannot express (from < to); throws QueryParameterError. */
   validate?(params: Static<P>): void;
   run(params: Static<P>, context: QueryContext): Promise<QueryResult>;
