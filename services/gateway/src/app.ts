@@ -17,7 +17,7 @@ import {
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { createAuthenticator } from './auth.ts';
-import type { GatewayConfig } from './config.ts';
+import { type GatewayOptionsConfig, withGatewayDefaults } from './config.ts';
 import { ErrorBody, installErrorHandler } from './errors.ts';
 import { overviewPage } from './overview/overview.ts';
 import { registerQueryRoutes } from './query-routes.ts';
@@ -26,7 +26,7 @@ import { createResultCache, type ResultCache } from './result-cache.ts';
 import { createWarehouseGate, type WarehouseGate } from './warehouse-gate.ts';
 
 export interface GatewayAppOptions {
-  config: GatewayConfig;
+  config: GatewayOptionsConfig;
   metrics: Registry;
   health: HealthCheck[];
   queries: QueryDefinition[];
@@ -48,17 +48,18 @@ const HealthBody = Type.Object({
 
 export async function gatewayApp(app: FastifyInstance, options: GatewayAppOptions): Promise<void> {
   const typed = app.withTypeProvider<TypeBoxTypeProvider>();
-  const auth = createAuthenticator(options.config);
+  const config = withGatewayDefaults(options.config);
+  const auth = createAuthenticator(config);
   installErrorHandler(app);
   app.addSchema(ErrorBody);
-  await installRateLimit(app, { config: options.config, auth, metrics: options.metrics });
+  await installRateLimit(app, { config, auth, metrics: options.metrics });
   const cache =
     options.cache ??
     createResultCache(
       {
-        enabled: options.config.cacheEnabled,
-        maxEntries: options.config.cacheMaxEntries,
-        maxBytes: options.config.cacheMaxBytes,
+        enabled: config.cacheEnabled,
+        maxEntries: config.cacheMaxEntries,
+        maxBytes: config.cacheMaxBytes,
       },
       options.metrics,
     );
@@ -67,8 +68,8 @@ export async function gatewayApp(app: FastifyInstance, options: GatewayAppOption
     createWarehouseGate(
       options.warehouse,
       {
-        maxConcurrentQueries: options.config.maxConcurrentQueries,
-        maxQueuedQueries: options.config.maxQueuedQueries,
+        maxConcurrentQueries: config.maxConcurrentQueries,
+        maxQueuedQueries: config.maxQueuedQueries,
       },
       options.metrics,
     );
@@ -193,7 +194,7 @@ export async function gatewayApp(app: FastifyInstance, options: GatewayAppOption
   );
 
   registerQueryRoutes(app, {
-    config: options.config,
+    config,
     queries: options.queries,
     auth,
     cache,

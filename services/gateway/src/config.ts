@@ -1,5 +1,6 @@
 import { defineSection, type SectionValue } from '@kansoku/kit';
 import { Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
 export type Role = (typeof ROLES)[number];
@@ -82,3 +83,12 @@ export const gatewaySection = defineSection(
 );
 
 export type GatewayConfig = SectionValue<typeof gatewaySection>;
+
+/** What a caller of the gateway must give; every other key takes its schema default. */
+export type GatewayOptionsConfig = Pick<GatewayConfig, 'host' | 'port' | 'tokens' | 'anonymousRole'> &
+  Partial<GatewayConfig>;
+
+export function withGatewayDefaults(config: GatewayOptionsConfig): GatewayConfig {
+  const given = Object.fromEntries(Object.entries(config).filter(([, value]) => value !== undefined));
+  return { ...(Value.Default(gatewaySection.schema, {}) as GatewayConfig), ...given } as GatewayConfig;
+}

@@ -1,7 +1,7 @@
 import type { Component, HealthCheck, Logger, QueryDefinition, Registry, Warehouse } from '@kansoku/kit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { gatewayApp } from './app.ts';
-import type { GatewayConfig } from './config.ts';
+import type { GatewayOptionsConfig } from './config.ts';
 
 export interface GatewayDeps {
   log: Logger;
@@ -18,7 +18,7 @@ export interface Gateway extends Component {
   url(): string;
 }
 
-export function createGateway(config: GatewayConfig, deps: GatewayDeps): Gateway {
+export function createGateway(config: GatewayOptionsConfig, deps: GatewayDeps): Gateway {
   let app: FastifyInstance | undefined;
   let url = '';
   return {

@@ -152,18 +152,23 @@ export function createWarehouseGate(
   }
 
   function view(deadline: number, budgetMs: number): Warehouse {
-    const readOnly = (what: string) => () =>
-      Promise.reject(
-        new ReadOnlyWarehouseError('KANSOKU_GATEWAY_READ_ONLY', `queries may not ${what} the warehouse`),
-      );
+    // Every method the warehouse has refuses, except the reading ones below: a method added to the
+    // warehouse later (another way to write) is refused too, without anyone remembering to.
+    const members: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(warehouse)) {
+      members[key] =
+        typeof value === 'function'
+          ? () =>
+              Promise.reject(
+                new ReadOnlyWarehouseError(
+                  'KANSOKU_GATEWAY_READ_ONLY',
+                  `queries may not call ${key} on the warehouse`,
+                ),
+              )
+          : value;
+    }
     return {
-      name: 'warehouse',
-      database: warehouse.database,
-      embedded: warehouse.embedded,
-      start: readOnly('start'),
-      stop: readOnly('stop'),
-      command: readOnly('run commands on'),
-      insert: readOnly('insert into'),
+      ...(members as unknown as Warehouse),
       ping: () => warehouse.ping(),
       version: () => warehouse.version(),
       async query<T>(sql: string, params?: Record<string, unknown>): Promise<T[]> {
