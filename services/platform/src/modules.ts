@@ -3,6 +3,7 @@
  * platform: its services, migrations and queries then appear in `up`, `run`, `migrate`.
  */
 import { alertingModule } from '@kansoku/alerting';
+import { bgpModule } from '@kansoku/bgp';
 import { dnsModule } from '@kansoku/dns';
 import { flowsModule } from '@kansoku/flows';
 import { gatewayModule } from '@kansoku/gateway';
@@ -10,5 +11,5 @@ import type { DomainModule } from '@kansoku/kit';
 
 export function platformModules(): DomainModule[] {
   // The gateway comes last: in `up` it starts once every processor is running.
-  return [flowsModule, alertingModule, dnsModule, gatewayModule()];
+  return [flowsModule, alertingModule, dnsModule, bgpModule, gatewayModule()];
 }
