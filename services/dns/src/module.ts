@@ -1,17 +1,21 @@
 import { type DomainModule, defineSection } from '@kansoku/kit';
 import { createDnsCollector, type DnsCollector } from './collector/collector.ts';
 import { dnsCollectorSchema } from './collector/config.ts';
+import { createDnsProcessor, dnsProcessorSchema } from './processor/processor.ts';
+import { dnsQueries } from './queries.ts';
+import { dnsMigrations } from './tables.ts';
 
 export const dnsCollectorSection = defineSection('dnsCollector', dnsCollectorSchema);
+export const dnsProcessorSection = defineSection('dnsProcessor', dnsProcessorSchema);
 
 /** The collector built last in this process, for `endpoints()` (printed by `kansoku up` once started). */
 let builtCollector: DnsCollector | undefined;
 
 export const dnsModule: DomainModule = {
   name: 'dns',
-  sections: [dnsCollectorSection],
-  migrations: [],
-  queries: [],
+  sections: [dnsCollectorSection, dnsProcessorSection],
+  migrations: dnsMigrations,
+  queries: dnsQueries,
   replayers: [],
   services: [
     {
@@ -37,6 +41,26 @@ export const dnsModule: DomainModule = {
         return (builtCollector?.endpoints() ?? []).map(
           (e) => `dns      ${e.kind.padEnd(9)} ${e.transport}://${e.where}`,
         );
+      },
+    },
+    {
+      name: 'dns-processor',
+      description: 'Consumes DNS queries and writes raw queries and the query, client and zone rollups',
+      build(runtime) {
+        const log = runtime.log.child({ component: 'dns-processor' });
+        const config = runtime.config.get(dnsProcessorSection);
+        const consumer = runtime.kafkaConsumer(
+          { groupId: config.groupId, topics: [config.topic], fromBeginning: true },
+          log,
+        );
+        return [
+          createDnsProcessor(config, {
+            consumer,
+            warehouse: runtime.warehouse(),
+            log,
+            metrics: runtime.metrics,
+          }),
+        ];
       },
     },
   ],
