@@ -68,6 +68,7 @@ export function gatewayUrl(
   query: QueryDefinition,
   params: Record<string, string | number>,
   variables: TemplateVariable[],
+  unbound: string[] = [],
 ): string {
   const path = `/api/v1/${query.domain}/${query.name}`;
   const props = properties(query);
@@ -87,8 +88,12 @@ export function gatewayUrl(
     parts.push(`${name}=${encodeParam(value)}`);
     bound.add(name);
   }
+  for (const name of unbound) {
+    if (!(name in props))
+      throw new DashboardDefinitionError(`${path}: the query takes no parameter "${name}"`);
+  }
   for (const variable of variables) {
-    if (!(variable.param in props) || bound.has(variable.param)) continue;
+    if (!(variable.param in props) || bound.has(variable.param) || unbound.includes(variable.param)) continue;
     parts.push(variableUrlFragment(variable));
     bound.add(variable.param);
   }
@@ -232,8 +237,8 @@ function renderPanel(
   variables: TemplateVariable[],
   declared: Set<string>,
 ): cog.Builder<dashboard.Panel> {
-  const { query, params = {} } = spec.source;
-  const url = gatewayUrl(query, params, variables);
+  const { query, params = {}, unbound = [] } = spec.source;
+  const url = gatewayUrl(query, params, variables, unbound);
   checkVariables(url, declared, `panel "${spec.title}"`);
   for (const field of [
     spec.kind === 'barchart' ? spec.xField : undefined,

@@ -42,6 +42,11 @@ export interface PanelSource {
    * keep the query's defaults.
    */
   params?: Record<string, ParamValue>;
+  /**
+   * Parameters the dashboard's variables must leave alone (the query's default applies): e.g. a
+   * panel comparing IP versions ignores the IP version filter.
+   */
+  unbound?: string[];
   columns: PanelColumn[];
 }
 

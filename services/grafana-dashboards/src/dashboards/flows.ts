@@ -28,6 +28,8 @@ const trafficBps: PanelSpec = timeseries({
   stack: 'normal',
   source: {
     query: trafficByIpVersion,
+    // Compares the versions: the IP version filter does not apply.
+    unbound: ['ip_version'],
     columns: [
       { name: 'time', type: 'time' },
       { name: 'ip_version', type: 'string' },
@@ -78,6 +80,8 @@ const packetRate: PanelSpec = timeseries({
   stack: 'normal',
   source: {
     query: trafficByIpVersion,
+    // Compares the versions: the IP version filter does not apply.
+    unbound: ['ip_version'],
     columns: [
       { name: 'time', type: 'time' },
       { name: 'ip_version', type: 'string' },

@@ -1,11 +1,33 @@
 /**
- * The overview dashboard: what each domain puts forward (its `overview` panels), one row per
- * domain, so a NOC screen shows every domain's main rollups without opening each dashboard.
+ * The overview dashboard: the alerts firing now, then what each domain puts forward (its
+ * `overview` panels), one row per domain, so a NOC screen shows every domain's main rollups
+ * without opening each dashboard.
  */
+import { firingAlerts } from '@kansoku/alerting';
 import type { DomainDashboard } from '../dashboard.ts';
-import { row } from '../panels.ts';
-import type { TemplateVariable } from '../variables.ts';
-import { stepVariable, timeZoneVariable } from '../variables.ts';
+import { type PanelSpec, row, table } from '../panels.ts';
+import { stepVariable, type TemplateVariable, timeZoneVariable } from '../variables.ts';
+
+const firingAlertsPanel: PanelSpec = table({
+  title: 'Firing alerts',
+  description:
+    'Every alert firing now (rules and streaming detectors), critical first, newest first within a ' +
+    'severity: what the on-call engineer was paged for and since when. Empty is good.',
+  width: 24,
+  height: 7,
+  source: {
+    query: firingAlerts,
+    columns: [
+      { name: 'severity', type: 'string', displayName: 'Severity' },
+      { name: 'alertname', type: 'string', displayName: 'Alert' },
+      { name: 'summary', type: 'string', displayName: 'Summary' },
+      { name: 'startsAt', type: 'time', displayName: 'Firing since' },
+      { name: 'value', type: 'number', unit: 'short', displayName: 'Value' },
+      { name: 'labels', type: 'string', displayName: 'Labels' },
+      { name: 'source', type: 'string', displayName: 'Source' },
+    ],
+  },
+});
 
 export function overviewDashboard(domains: DomainDashboard[]): DomainDashboard {
   // The overview shows all exporters and both IP versions: only range-shaping variables apply.
@@ -13,11 +35,15 @@ export function overviewDashboard(domains: DomainDashboard[]): DomainDashboard {
   return {
     uid: 'kansoku-overview',
     title: 'Kansoku · Overview',
-    description: "The main rollups of every domain on one screen; each row links to that domain's dashboard.",
+    description:
+      "Alerts firing now and the main rollups of every domain; the links open each domain's dashboard.",
     tags: ['kansoku', 'overview'],
     variables,
-    rows: domains
-      .filter((d) => d.overview && d.overview.length > 0)
-      .map((d) => row(d.title.replace(/^Kansoku · /, ''), d.overview ?? [])),
+    rows: [
+      row('Alerts', [firingAlertsPanel]),
+      ...domains
+        .filter((d) => d.overview && d.overview.length > 0)
+        .map((d) => row(d.title.replace(/^Kansoku · /, ''), d.overview ?? [])),
+    ],
   };
 }
