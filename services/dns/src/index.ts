@@ -7,4 +7,5 @@ export * from './processor/aggregate.ts';
 export * from './processor/processor.ts';
 export { registeredDomain } from './processor/zone.ts';
 export * from './queries.ts';
+export * from './replay/index.ts';
 export * from './tables.ts';

@@ -3,6 +3,7 @@ import { createDnsCollector, type DnsCollector } from './collector/collector.ts'
 import { dnsCollectorSchema } from './collector/config.ts';
 import { createDnsProcessor, dnsProcessorSchema } from './processor/processor.ts';
 import { dnsQueries } from './queries.ts';
+import { dnsReplayer } from './replay/replayer.ts';
 import { dnsMigrations } from './tables.ts';
 
 export const dnsCollectorSection = defineSection('dnsCollector', dnsCollectorSchema);
@@ -16,7 +17,7 @@ export const dnsModule: DomainModule = {
   sections: [dnsCollectorSection, dnsProcessorSection],
   migrations: dnsMigrations,
   queries: dnsQueries,
-  replayers: [],
+  replayers: [dnsReplayer],
   services: [
     {
       name: 'dns-collector',
