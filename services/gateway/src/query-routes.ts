@@ -49,6 +49,15 @@ function isBoundedLiteralUnion(schema: Schema): boolean {
   return Array.isArray(branches) && branches.every((b) => 'const' in b);
 }
 
+/** An anchored pattern without open-ended repetition (`^[0-9a-f]{16}$`) bounds the length by itself. */
+function boundedPattern(schema: Schema): boolean {
+  const pattern = schema.pattern;
+  if (typeof pattern !== 'string') return false;
+  return (
+    pattern.startsWith('^') && pattern.endsWith('$') && !/[*+]|\{\d*,\}/.test(pattern.replaceAll('\\', ''))
+  );
+}
+
 /**
  * Every parameter must be bounded, so no request can ask the warehouse for an unbounded amount of
  * work: strings need maxLength (or a fixed set of values), numbers a maximum (from/to excepted:
@@ -67,7 +76,7 @@ export function auditQueryDefinition(query: QueryDefinition): void {
     if (isBoundedLiteralUnion(schema) || 'const' in schema) continue;
     switch (schema.type) {
       case 'string':
-        if (typeof schema.maxLength !== 'number' && !Array.isArray(schema.enum))
+        if (typeof schema.maxLength !== 'number' && !Array.isArray(schema.enum) && !boundedPattern(schema))
           fail(name, 'has no maxLength');
         break;
       case 'integer':
@@ -97,6 +106,24 @@ export function auditQueryDefinition(query: QueryDefinition): void {
  * The limits every query with a range obeys, whatever its own validate checks: from < to, a range
  * of at most MAX_RANGE_MS, bounds a DateTime can hold, and at most MAX_POINTS steps.
  */
+/**
+ * Numbers within the schema's bounds and finite: the schema check lets `1e400` (Infinity) through as
+ * an integer, and Infinity in a bound parameter would reach ClickHouse.
+ */
+export function enforceNumberBounds(schema: TSchema, params: Record<string, unknown>): void {
+  const properties = (schema.properties ?? {}) as Record<string, Schema>;
+  for (const [name, value] of Object.entries(params)) {
+    if (typeof value !== 'number') continue;
+    if (!Number.isFinite(value))
+      throw new HttpError(400, 'bad_request', `${name}: must be a finite number`, name);
+    const bounds = properties[name];
+    if (typeof bounds?.maximum === 'number' && value > bounds.maximum)
+      throw new HttpError(400, 'bad_request', `${name}: must be <= ${bounds.maximum}`, name);
+    if (typeof bounds?.minimum === 'number' && value < bounds.minimum)
+      throw new HttpError(400, 'bad_request', `${name}: must be >= ${bounds.minimum}`, name);
+  }
+}
+
 export function enforceRangeLimits(params: Record<string, unknown>): void {
   const { from, to, step } = params;
   if (typeof from !== 'number' || typeof to !== 'number') return;
@@ -204,6 +231,7 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryRouteDeps):
       },
       async (request, reply) => {
         const raw = request.query as Record<string, unknown>;
+        enforceNumberBounds(query.params, raw);
         enforceRangeLimits(raw);
         const params =
           query.cache === false ? raw : alignRange(raw, cacheHints?.alignMs, config.cacheAlignMs);

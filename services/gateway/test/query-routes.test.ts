@@ -223,6 +223,9 @@ describe('query routes', () => {
       ['from=1700000000000&to=1710000000000&step=60', 'step'],
       ['from=1700000000000&to=1700000000000&step=60', 'to'],
       ['from=1700000000000&to=1700003600000&step=-60', 'step'],
+      // 1e400 passes the schema as an integer (Infinity); it must not reach the warehouse.
+      ['from=1700000000000&to=1700003600000&step=1e400', 'step'],
+      ['from=1e400&to=1700003600000&step=60', 'from'],
     ];
     for (const [query, parameter] of cases) {
       const res = await get(`/api/v1/test/echo-range?${query}`);
