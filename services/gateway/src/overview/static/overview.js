@@ -9,20 +9,23 @@
  * refreshes, keeps the last charts (marked stale) and shows the form again. A 403 on one route is
  * that panel's error: the token is good but its role does not reach that route.
  */
+import { firingAlerts, renderAlerts } from './alerts.js';
 import { AuthError, getJson, HttpError, storedToken, storeToken, UnreachableError } from './api.js';
-import { formatAge, formatStep, formatTime } from './format.js';
+import { html } from './charts.js';
+import { formatStep, formatTime } from './format.js';
 import { NoData, PANELS, renderTotals } from './panels.js';
 
 const REFRESH_MS = 30_000;
-const RANGES = /** @type {Record<string, number>} */ ({
-  '1h': 3_600_000,
-  '6h': 6 * 3_600_000,
-  '24h': 24 * 3_600_000,
-  '7d': 7 * 24 * 3_600_000,
+/**
+ * Each range with its bucket (s): 60 to 360 points a chart, and whole hours from a week on, so the
+ * gateway reads the hourly rollup there (60 times fewer rows than the minute one).
+ */
+const RANGES = /** @type {Record<string, { length: number, step: number }>} */ ({
+  '1h': { length: 3_600_000, step: 60 },
+  '6h': { length: 6 * 3_600_000, step: 60 },
+  '24h': { length: 24 * 3_600_000, step: 300 },
+  '7d': { length: 7 * 24 * 3_600_000, step: 3600 },
 });
-/** Bucket sizes, smallest first; a range gets the smallest with at most MAX_POINTS buckets. */
-const STEPS = [60, 300, 900, 1800, 3600, 10_800, 21_600, 86_400];
-const MAX_POINTS = 360;
 
 /** @typedef {import('./panels.js').Range} Range */
 /** @typedef {import('./panels.js').Panel} Panel */
@@ -61,8 +64,7 @@ const state = { panels: [], timer: undefined, refreshes: 0, running: false, conn
 
 /** @param {string} key */
 function rangeFor(key, now = Date.now()) {
-  const length = RANGES[key] ?? RANGES['24h'] ?? 86_400_000;
-  const step = STEPS.find((s) => length / 1000 / s <= MAX_POINTS) ?? 86_400;
+  const { length, step } = RANGES[key] ?? { length: 86_400_000, step: 300 };
   // Complete buckets only: a half-filled last bucket would read as a drop in traffic.
   const to = Math.floor(now / (step * 1000)) * step * 1000;
   return { from: to - length, to, step, timeZone };
@@ -164,7 +166,7 @@ function buildPanels(panels) {
   page.panels.replaceChildren();
   state.panels = panels.map((panel) => {
     const section = document.createElement('section');
-    section.className = 'panel';
+    section.className = panel.wide ? 'panel wide' : 'panel';
     section.dataset.panel = panel.id;
     section.dataset.state = 'loading';
     const title = document.createElement('h2');
@@ -291,111 +293,30 @@ async function loadTotals(range) {
 // ---------------------------------------------------------------------------------------------
 // Firing alerts
 
-/**
- * @typedef {{ name: string, severity: string, summary: string, since: number | undefined,
- *   labels: Record<string, string> }} FiringAlert
- */
-
-/**
- * The alerting service's list in whichever of the usual shapes it comes: an array, `{alerts}`,
- * `{data}` (Alertmanager-like), or a query result `{columns, rows}`. Fields are read by their
- * Prometheus/Alertmanager names (labels.alertname, labels.severity, annotations.summary, startsAt)
- * or plain ones (alert, severity, summary, since/activeAt/firing_since).
- * @param {any} body
- * @returns {FiringAlert[]}
- */
-export function normalizeAlerts(body) {
-  const list = Array.isArray(body) ? body : (body?.alerts ?? body?.data ?? body?.rows ?? []);
-  if (!Array.isArray(list)) return [];
-  return list.map((a) => {
-    const labels = a?.labels && typeof a.labels === 'object' ? a.labels : {};
-    const annotations = a?.annotations && typeof a.annotations === 'object' ? a.annotations : {};
-    const when = a?.startsAt ?? a?.activeAt ?? a?.since ?? a?.firing_since ?? a?.firingSince ?? a?.time;
-    const since = typeof when === 'number' ? when : when ? Date.parse(String(when)) : undefined;
-    return {
-      name: String(a?.alert ?? a?.alertname ?? a?.name ?? labels.alertname ?? 'unnamed alert'),
-      severity: String(labels.severity ?? a?.severity ?? 'none'),
-      summary: String(annotations.summary ?? a?.summary ?? annotations.description ?? a?.description ?? ''),
-      since: Number.isFinite(since) ? since : undefined,
-      labels: Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)])),
-    };
-  });
-}
-
-const SEVERITY_ORDER = ['critical', 'page', 'error', 'warning', 'info', 'none'];
-
 async function loadAlerts() {
-  /** @type {any} */
-  let body;
+  /** @type {import('./api.js').QueryResult} */
+  let result;
   try {
-    body = await getJson('/api/v1/alerts/firing');
+    result = await getJson('/api/v1/alerts/firing');
   } catch (error) {
     if (error instanceof HttpError && error.status === 404) {
       page.alerts.dataset.state = 'unavailable';
       page.alertsBody.replaceChildren(
-        paragraph(
-          'Alerting is not running: this gateway has no /api/v1/alerts/firing route. ' +
-            'Firing alerts show here once the alerting service runs in this platform.',
+        html(
+          'p',
           'muted',
+          'Alerting is not running: this gateway has no /api/v1/alerts/firing route. ' +
+            'Firing alerts show here once the alerting module runs in this platform.',
         ),
       );
       return;
     }
     if (error instanceof AuthError && error.status === 401) throw error;
     page.alerts.dataset.state = 'error';
-    page.alertsBody.replaceChildren(paragraph(`Failed: ${errorText(error)}`, 'error'));
+    page.alertsBody.replaceChildren(html('p', 'error', `Failed: ${errorText(error)}`));
     return;
   }
-  const alerts = normalizeAlerts(body).sort(
-    (a, b) =>
-      rank(a.severity) - rank(b.severity) || (a.since ?? 0) - (b.since ?? 0) || a.name.localeCompare(b.name),
-  );
-  page.alerts.dataset.state = alerts.length ? 'firing' : 'none';
-  page.alerts.dataset.count = String(alerts.length);
-  if (alerts.length === 0) {
-    page.alertsBody.replaceChildren(paragraph('No alerts firing.', 'ok'));
-    return;
-  }
-  const table = document.createElement('table');
-  const head = table.createTHead().insertRow();
-  for (const title of ['Severity', 'Alert', 'Summary', 'Firing for', 'Labels']) {
-    const th = document.createElement('th');
-    th.textContent = title;
-    head.appendChild(th);
-  }
-  const now = Date.now();
-  const tbody = table.createTBody();
-  for (const alert of alerts) {
-    const row = tbody.insertRow();
-    row.dataset.alert = alert.name;
-    row.dataset.severity = alert.severity;
-    const severity = document.createElement('span');
-    severity.className = `severity ${SEVERITY_ORDER.includes(alert.severity) ? alert.severity : 'none'}`;
-    severity.textContent = alert.severity;
-    row.insertCell().appendChild(severity);
-    row.insertCell().textContent = alert.name;
-    row.insertCell().textContent = alert.summary;
-    row.insertCell().textContent = alert.since === undefined ? '–' : formatAge(alert.since, now);
-    row.insertCell().textContent = Object.entries(alert.labels)
-      .filter(([k]) => k !== 'alertname' && k !== 'severity')
-      .map(([k, v]) => `${k}=${v}`)
-      .join(' ');
-  }
-  page.alertsBody.replaceChildren(table);
-}
-
-/** @param {string} severity */
-function rank(severity) {
-  const i = SEVERITY_ORDER.indexOf(severity);
-  return i < 0 ? SEVERITY_ORDER.length : i;
-}
-
-/** @param {string} text @param {string} className */
-function paragraph(text, className) {
-  const p = document.createElement('p');
-  p.className = className;
-  p.textContent = text;
-  return p;
+  renderAlerts(page.alerts, page.alertsBody, firingAlerts(result), Date.now());
 }
 
 // ---------------------------------------------------------------------------------------------

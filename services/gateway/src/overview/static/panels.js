@@ -11,7 +11,7 @@ import { formatPercent, formatStep, formatValue } from './format.js';
 /**
  * @typedef {import('./api.js').QueryResult} QueryResult
  * @typedef {{ from: number, to: number, step: number, timeZone: string }} Range
- * @typedef {{ id: string, title: string, query: string,
+ * @typedef {{ id: string, title: string, query: string, wide?: boolean,
  *   subtitle(range: Range): string,
  *   params(range: Range): Record<string, string | number>,
  *   render(body: HTMLElement, result: QueryResult, range: Range): void }} Panel
@@ -180,6 +180,7 @@ export const PANELS = [
   {
     id: 'flows-time-of-day',
     title: 'Traffic by time of day',
+    wide: true,
     query: 'flows/traffic-by-time-of-day',
     subtitle: (range) => `mean bits per second per local hour, last ${PROFILE_DAYS} days (${range.timeZone})`,
     params: (range) => ({
