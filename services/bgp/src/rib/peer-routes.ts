@@ -1,9 +1,13 @@
 /**
  * One peer's routes of one address family: (prefix id, ADD-PATH path id) → attribute set id and receive time,
- * in an open-addressing hash over typed arrays (about 24 bytes per route at the worst load). The receive time
- * lets a late Peer Down drop only what came before it (see rib.ts). Routes per prefix length are counted as
- * they change, so the per-minute snapshot of Table 1's shape costs nothing to read.
+ * in an open-addressing hash over typed arrays: 12 bytes per slot (16 once the peer uses ADD-PATH: the path id
+ * array is allocated only when a non-zero path id arrives). The receive time, in tenths of a second (Uint32)
+ * since a base set a year before the table's first route (so an MRT replay of 2002 works as well as a live
+ * feed; 13 years of range), lets a late Peer Down drop only what came before it (see rib.ts). Routes per
+ * prefix length are counted as they change, so the per-minute snapshot of Table 1's shape costs nothing.
  */
+
+const YEAR_MS = 365 * 86_400_000;
 
 function mix(a: number, b: number): number {
   let h = Math.imul(a, 0x9e3779b1) ^ Math.imul(b + 0x7f4a7c15, 0x85ebca6b);
@@ -26,14 +30,25 @@ export class PeerRoutes {
   readonly lengthCounts: Uint32Array;
   /** prefix id + 1; 0 empty. */
   private prefixIds = new Uint32Array(0);
+  /** Empty (all zero) until the first non-zero path id. */
   private pathIds = new Uint32Array(0);
   private attributeIds = new Uint32Array(0);
-  private received = new Float64Array(0);
+  private received = new Uint32Array(0);
   private mask = 0;
+  private baseMs = Number.NaN;
+
+  private toTenths(ms: number): number {
+    if (Number.isNaN(this.baseMs)) this.baseMs = ms - YEAR_MS;
+    return Math.max(0, Math.min(0xffffffff, Math.floor((ms - this.baseMs) / 100)));
+  }
+
+  private fromTenths(tenths: number): number {
+    return this.baseMs + tenths * 100;
+  }
 
   constructor(bits: 32 | 128, initialSlots = 64) {
     this.lengthCounts = new Uint32Array(bits + 1);
-    this.allocate(initialSlots);
+    this.allocate(initialSlots, false);
   }
 
   byteSize(): number {
@@ -45,19 +60,23 @@ export class PeerRoutes {
     );
   }
 
-  private allocate(slots: number): void {
+  private allocate(slots: number, withPathIds: boolean): void {
     this.prefixIds = new Uint32Array(slots);
-    this.pathIds = new Uint32Array(slots);
+    this.pathIds = new Uint32Array(withPathIds ? slots : 0);
     this.attributeIds = new Uint32Array(slots);
-    this.received = new Float64Array(slots);
+    this.received = new Uint32Array(slots);
     this.mask = slots - 1;
+  }
+
+  private pathIdAt(slot: number): number {
+    return this.pathIds.length === 0 ? 0 : this.pathIds[slot]!;
   }
 
   private slotOf(prefixId: number, pathId: number): number {
     let slot = mix(prefixId, pathId) & this.mask;
     for (;;) {
       const entry = this.prefixIds[slot]!;
-      if (entry === 0 || (entry === prefixId + 1 && this.pathIds[slot] === pathId)) return slot;
+      if (entry === 0 || (entry === prefixId + 1 && this.pathIdAt(slot) === pathId)) return slot;
       slot = (slot + 1) & this.mask;
     }
   }
@@ -72,17 +91,19 @@ export class PeerRoutes {
    * Stores the route; returns the attribute set id it replaces, or -1 when it is new (then `length` is counted).
    */
   set(prefixId: number, pathId: number, attributeId: number, receivedMs: number, length: number): number {
-    if ((this.size + 1) * 4 > this.prefixIds.length * 3) this.resize(this.prefixIds.length * 2);
+    if ((this.size + 1) * 4 > this.prefixIds.length * 3)
+      this.resize(this.prefixIds.length * 2, this.pathIds.length > 0);
+    else if (pathId !== 0 && this.pathIds.length === 0) this.resize(this.prefixIds.length, true);
     const slot = this.slotOf(prefixId, pathId);
     const previous = this.prefixIds[slot] === 0 ? -1 : this.attributeIds[slot]!;
     if (previous === -1) {
       this.prefixIds[slot] = prefixId + 1;
-      this.pathIds[slot] = pathId;
+      if (this.pathIds.length > 0) this.pathIds[slot] = pathId;
       this.size++;
       this.lengthCounts[length]!++;
     }
     this.attributeIds[slot] = attributeId;
-    this.received[slot] = receivedMs;
+    this.received[slot] = this.toTenths(receivedMs);
     return previous;
   }
 
@@ -105,9 +126,9 @@ export class PeerRoutes {
       if (entry === 0) continue;
       out.push({
         prefixId: entry - 1,
-        pathId: this.pathIds[slot]!,
+        pathId: this.pathIdAt(slot),
         attributeId: this.attributeIds[slot]!,
-        receivedMs: this.received[slot]!,
+        receivedMs: this.fromTenths(this.received[slot]!),
       });
     }
     return out;
@@ -117,7 +138,14 @@ export class PeerRoutes {
   forEach(visit: (prefixId: number, pathId: number, attributeId: number, receivedMs: number) => void): void {
     for (let slot = 0; slot < this.prefixIds.length; slot++) {
       const entry = this.prefixIds[slot]!;
-      if (entry !== 0) visit(entry - 1, this.pathIds[slot]!, this.attributeIds[slot]!, this.received[slot]!);
+      if (entry !== 0) {
+        visit(
+          entry - 1,
+          this.pathIdAt(slot),
+          this.attributeIds[slot]!,
+          this.fromTenths(this.received[slot]!),
+        );
+      }
     }
   }
 
@@ -127,10 +155,10 @@ export class PeerRoutes {
     for (;;) {
       const entry = this.prefixIds[next]!;
       if (entry === 0) break;
-      const home = mix(entry - 1, this.pathIds[next]!) & this.mask;
+      const home = mix(entry - 1, this.pathIdAt(next)) & this.mask;
       if (((next - home) & this.mask) >= ((next - hole) & this.mask)) {
         this.prefixIds[hole] = entry;
-        this.pathIds[hole] = this.pathIds[next]!;
+        if (this.pathIds.length > 0) this.pathIds[hole] = this.pathIds[next]!;
         this.attributeIds[hole] = this.attributeIds[next]!;
         this.received[hole] = this.received[next]!;
         hole = next;
@@ -140,18 +168,19 @@ export class PeerRoutes {
     this.prefixIds[hole] = 0;
   }
 
-  private resize(slots: number): void {
+  private resize(slots: number, withPathIds: boolean): void {
     const prefixIds = this.prefixIds;
     const pathIds = this.pathIds;
     const attributeIds = this.attributeIds;
     const received = this.received;
-    this.allocate(slots);
+    this.allocate(slots, withPathIds);
     for (let old = 0; old < prefixIds.length; old++) {
       const entry = prefixIds[old]!;
       if (entry === 0) continue;
-      const slot = this.slotOf(entry - 1, pathIds[old]!);
+      const pathId = pathIds.length === 0 ? 0 : pathIds[old]!;
+      const slot = this.slotOf(entry - 1, pathId);
       this.prefixIds[slot] = entry;
-      this.pathIds[slot] = pathIds[old]!;
+      if (withPathIds) this.pathIds[slot] = pathId;
       this.attributeIds[slot] = attributeIds[old]!;
       this.received[slot] = received[old]!;
     }

@@ -5,7 +5,10 @@
  * - prefixes are interned once per family across peers (`PrefixTable`, typed arrays),
  * - attribute sets (AS path, communities, next hop, …) once across peers (`AttributeTable`),
  * - each peer keeps only (prefix id, path id) → attribute set id and receive time (`PeerRoutes`),
- * - IP → origin AS: a 16-8-8 trie for IPv4 (`LpmV4`), per-length probes of the prefix table for IPv6.
+ * - IP → origin AS: a 16-8-8 trie for IPv4 (`LpmV4`). For IPv6 (a sixth of the routes, a few percent of
+ *   traffic) a trie's blocks would cost more than the routes themselves; instead the prefix table's hash is
+ *   probed, longest first, only at the lengths that occur near the address: a mask of lengths /33–/64 per /32
+ *   and of /17–/32 per /16, plus the few lengths up to /16 and past /64 in use. A lookup is a handful of probes.
  *
  * Peer Down: the station emits it for each peer of a router whose session ended, and the router re-sends its
  * routes after it reconnects. Peer events and route updates travel on different topics (so they may be read
@@ -116,12 +119,22 @@ export class Rib {
   readonly prefixes6 = new PrefixTable(4);
   readonly attributes = new AttributeTable();
   private readonly lpm4 = new LpmV4();
+  /**
+   * Top 32 bits → mask of the lengths /33–/64 seen under that /32 (bit length − 33). Bits are not cleared on
+   * withdrawal: a stale bit costs one probe that finds nothing, never a wrong answer, and the map stays bounded
+   * by the (/32, length) pairs ever announced.
+   */
+  private readonly v6LongMasks = new Map<number, number>();
+  /** Top 16 bits → mask of the lengths /17–/32 seen under that /16 (bit length − 17); same rule. */
+  private readonly v6ShortMasks = new Map<number, number>();
+  /** Lengths /0–/16 present, longest first. */
+  private v6Shortest: number[] = [];
+  /** Lengths past /64 present, longest first. */
+  private v6VeryLong: number[] = [];
   private readonly peers = new Map<string, PeerState>();
   /** Peer identity key → its RIB keys. */
   private readonly ribsOfPeer = new Map<string, Set<string>>();
   private readonly downAt = new Map<string, number>();
-  private v6Lengths: number[] = [];
-  private v6LengthsDirty = false;
   private readonly words = new Uint32Array(4);
   private readonly probe = new Uint32Array(4);
   observer: RibObserver | undefined;
@@ -278,7 +291,7 @@ export class Rib {
     }
     if (created) {
       if (family === 4) this.lpm4.insert(id, this.words[0]!, length);
-      else if (table.lengthCounts[length] === 1) this.v6LengthsDirty = true;
+      else this.indexV6(this.words[0]!, length, 1);
     }
   }
 
@@ -334,9 +347,35 @@ export class Rib {
         }
       }
       this.lpm4.remove(id, address, length, replacement);
+    } else {
+      this.indexV6(table.word(id), length, -1);
     }
     table.release(id);
-    if (family === 6 && table.lengthCounts[length] === 0) this.v6LengthsDirty = true;
+  }
+
+  /** Adds (`delta` 1) or removes (-1, before the table forgets it) an IPv6 prefix from the lookup index. */
+  private indexV6(top: number, length: number, delta: 1 | -1): void {
+    if (length > 32 && length <= 64) {
+      if (delta === 1) this.v6LongMasks.set(top, (this.v6LongMasks.get(top) ?? 0) | (1 << (length - 33)));
+      return;
+    }
+    if (length > 16 && length <= 32) {
+      const top16 = top >>> 16;
+      if (delta === 1)
+        this.v6ShortMasks.set(top16, (this.v6ShortMasks.get(top16) ?? 0) | (1 << (length - 17)));
+      return;
+    }
+    // The table counts the prefix until release: it is the first or last of its length when the count is 1.
+    const counts = this.prefixes6.lengthCounts;
+    if (counts[length] !== 1) return;
+    const present = (l: number) => counts[l]! > (l === length && delta === -1 ? 1 : 0);
+    if (length <= 16) {
+      this.v6Shortest = [];
+      for (let l = 16; l >= 0; l--) if (present(l)) this.v6Shortest.push(l);
+    } else {
+      this.v6VeryLong = [];
+      for (let l = 128; l > 64; l--) if (present(l)) this.v6VeryLong.push(l);
+    }
   }
 
   private report(
@@ -400,21 +439,49 @@ export class Rib {
     return this.prefixes4.origin(prefixId);
   }
 
+  private probeV6(length: number): number {
+    const probe = this.probe;
+    probe.set(this.words);
+    maskWords(probe, 4, length);
+    return this.prefixes6.find(probe, length);
+  }
+
   private lookupV6(address: Uint8Array): number {
-    if (this.v6LengthsDirty) {
-      this.v6Lengths = [];
-      for (let length = 128; length >= 0; length--)
-        if (this.prefixes6.lengthCounts[length]! > 0) this.v6Lengths.push(length);
-      this.v6LengthsDirty = false;
-    }
     addressToWords(address, 128, this.words);
-    for (const length of this.v6Lengths) {
-      this.probe.set(this.words);
-      maskWords(this.probe, 4, length);
-      const id = this.prefixes6.find(this.probe, length);
+    for (const length of this.v6VeryLong) {
+      const id = this.probeV6(length);
+      if (id >= 0) return id;
+    }
+    const top = this.words[0]!;
+    const long = this.v6LongMasks.get(top) ?? 0;
+    for (let bit = 31 - Math.clz32(long); bit >= 0; bit--) {
+      if ((long & (1 << bit)) === 0) continue;
+      const id = this.probeV6(bit + 33);
+      if (id >= 0) return id;
+    }
+    const short = this.v6ShortMasks.get(top >>> 16) ?? 0;
+    for (let bit = 31 - Math.clz32(short); bit >= 0; bit--) {
+      if ((short & (1 << bit)) === 0) continue;
+      const id = this.probeV6(bit + 17);
+      if (id >= 0) return id;
+    }
+    for (const length of this.v6Shortest) {
+      const id = this.probeV6(length);
       if (id >= 0) return id;
     }
     return -1;
+  }
+
+  /** Length of an aligned block around an IPv6 address whose addresses all have the same answer. */
+  private uniformLengthV6(address: Uint8Array): number {
+    const first = this.v6VeryLong[0];
+    if (first !== undefined) return first;
+    addressToWords(address, 128, this.words);
+    const long = this.v6LongMasks.get(this.words[0]!);
+    if (long !== undefined) return 64 - Math.clz32(long);
+    const short = this.v6ShortMasks.get(this.words[0]! >>> 16);
+    if (short !== undefined) return 48 - Math.clz32(short);
+    return Math.max(16, this.v6Shortest[0] ?? 0);
   }
 
   /** The longest match with its prefix, for queries and the NATS service. */
@@ -434,8 +501,7 @@ export class Rib {
     }
     if (address.length !== 16) return undefined;
     const id = this.lookupV6(address);
-    // Every present prefix is at most as long as the longest length in use: a block that long is uniform.
-    const uniformLength = this.v6Lengths[0] ?? 0;
+    const uniformLength = this.uniformLengthV6(address);
     if (id < 0) return { family: 6, prefix: '', length: 0, originAs: 0, uniformLength };
     return {
       family: 6,

@@ -87,7 +87,7 @@ describe('Rib IPv4 longest-prefix match', () => {
       }
     }
     expect(rib.prefixes4.size).toBe(live.size);
-  });
+  }, 60_000);
 
   it('answers with the covering prefix again after a more-specific is withdrawn, and nothing once all are', () => {
     const rib = new Rib();
@@ -135,11 +135,12 @@ describe('Rib IPv6', () => {
       a[1] = 0x01;
       a[2] = 0x0d;
       a[3] = Math.floor(next() * 4);
-      for (let i = 4; i < 8; i++) a[i] = Math.floor(next() * 4);
+      for (let i = 4; i < 16; i++) a[i] = Math.floor(next() * 4);
       return a;
     };
-    for (let i = 0; i < 800; i++) {
-      const length = 16 + Math.floor(next() * 49);
+    for (let i = 0; i < 1500; i++) {
+      // Mostly /16–/64 (both halves of the IPv6 index), some /65–/128.
+      const length = next() < 0.9 ? 16 + Math.floor(next() * 49) : 65 + Math.floor(next() * 64);
       const bytes = randomAddress();
       for (let bit = length; bit < 128; bit++) bytes[bit >> 3] = bytes[bit >> 3]! & ~(0x80 >> (bit & 7));
       const asn = 65_000 + i;
