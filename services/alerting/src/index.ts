@@ -1,3 +1,15 @@
+export { type AlertingConfig, alertingSection } from './config.ts';
+export { type AlertingEngine, createAlertingEngine, detectionAlertName } from './engine.ts';
+export { evaluateRule } from './evaluate.ts';
+export { fingerprint } from './fingerprint.ts';
 export { alertingModule } from './module.ts';
+export { DeliveryError, type Notification, type Notifier } from './notification.ts';
+export { createAlertmanagerNotifier } from './notifiers/alertmanager.ts';
+export { createNatsNotifier } from './notifiers/nats.ts';
+export { createPagerDutyNotifier } from './notifiers/pagerduty.ts';
+export { createWebhookNotifier } from './notifiers/webhook.ts';
+export { createOutbox, type Outbox } from './outbox.ts';
 export { alertHistory, alertingQueries, firingAlerts } from './queries.ts';
+export { loadRuleFiles, parseRuleFile, RuleFileError, type RuleGroup } from './rules.ts';
+export { type Alert, createAlertTable } from './state.ts';
 export { ALERTING_HISTORY_TABLE, ALERTING_STATE_TABLE, alertingMigrations } from './tables.ts';

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { createNatsDetectionEmitter, type DomainModule, defineSection } from '@kansoku/kit';
 import { Type } from '@sinclair/typebox';
 import { createFlowsCollector, type FlowsCollector } from './collector/collector.ts';
@@ -77,6 +78,7 @@ export const flowsModule: DomainModule = {
   sections: [flowsProcessorSection, flowsCollectorSection, flowsDetectorSection],
   migrations: flowsMigrations,
   queries: flowsQueries,
+  alertRules: [fileURLToPath(new URL('../rules/flows.rules.yaml', import.meta.url))],
   services: [
     {
       name: 'flows-collector',

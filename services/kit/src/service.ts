@@ -111,4 +111,6 @@ export interface DomainModule {
   services: ServiceDefinition[];
   migrations: Migration[];
   queries: QueryDefinition[];
+  /** Paths of the domain's alert rule files (YAML), loaded by the alerting service. */
+  alertRules?: string[];
 }

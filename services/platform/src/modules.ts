@@ -11,5 +11,7 @@ import type { DomainModule } from '@kansoku/kit';
 
 export function platformModules(): DomainModule[] {
   // The gateway comes last: in `up` it starts once every processor is running.
-  return [flowsModule, alertingModule, dnsModule, bgpModule, gatewayModule()];
+  // Alerting loads the rule files of the domains before it.
+  const domains = [flowsModule, dnsModule, bgpModule];
+  return [...domains, alertingModule(domains), gatewayModule()];
 }
