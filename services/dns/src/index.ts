@@ -2,7 +2,12 @@
 // (rollups, queries, detection, simulator) each add their export lines here.
 export * from './collector/index.ts';
 export * from './decoders/index.ts';
-export { dnsCollectorSection, dnsModule, dnsProcessorSection } from './module.ts';
+export * from './detection/client-rate-spike.ts';
+export * from './detection/detector-service.ts';
+export * from './detection/labels.ts';
+export * from './detection/random-subdomain.ts';
+export * from './detection/servfail-surge.ts';
+export { dnsCollectorSection, dnsDetectorSection, dnsModule, dnsProcessorSection } from './module.ts';
 export * from './processor/aggregate.ts';
 export * from './processor/processor.ts';
 export { registeredDomain } from './processor/zone.ts';

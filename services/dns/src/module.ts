@@ -1,6 +1,7 @@
-import { type DomainModule, defineSection } from '@kansoku/kit';
+import { createNatsDetectionEmitter, type DomainModule, defineSection } from '@kansoku/kit';
 import { createDnsCollector, type DnsCollector } from './collector/collector.ts';
 import { dnsCollectorSchema } from './collector/config.ts';
+import { createDnsDetector, dnsDetectorSchema } from './detection/detector-service.ts';
 import { createDnsProcessor, dnsProcessorSchema } from './processor/processor.ts';
 import { dnsQueries } from './queries.ts';
 import { dnsReplayer } from './replay/replayer.ts';
@@ -8,13 +9,14 @@ import { dnsMigrations } from './tables.ts';
 
 export const dnsCollectorSection = defineSection('dnsCollector', dnsCollectorSchema);
 export const dnsProcessorSection = defineSection('dnsProcessor', dnsProcessorSchema);
+export const dnsDetectorSection = defineSection('dnsDetector', dnsDetectorSchema);
 
 /** The collector built last in this process, for `endpoints()` (printed by `kansoku up` once started). */
 let builtCollector: DnsCollector | undefined;
 
 export const dnsModule: DomainModule = {
   name: 'dns',
-  sections: [dnsCollectorSection, dnsProcessorSection],
+  sections: [dnsCollectorSection, dnsProcessorSection, dnsDetectorSection],
   migrations: dnsMigrations,
   queries: dnsQueries,
   replayers: [dnsReplayer],
@@ -62,6 +64,22 @@ export const dnsModule: DomainModule = {
             metrics: runtime.metrics,
           }),
         ];
+      },
+    },
+    {
+      name: 'dns-detector',
+      description:
+        'Watches DNS queries for client rate spikes, random-subdomain NXDOMAIN floods and SERVFAIL surges; detections go to NATS',
+      build(runtime) {
+        const log = runtime.log.child({ component: 'dns-detector' });
+        const config = runtime.config.get(dnsDetectorSection);
+        // A detector judges the present: a new group starts at the end of the topic.
+        const consumer = runtime.kafkaConsumer(
+          { groupId: config.groupId, topics: [config.topic], fromBeginning: false },
+          log,
+        );
+        const emitter = createNatsDetectionEmitter(runtime.nats(), { log, metrics: runtime.metrics });
+        return [createDnsDetector(config, { consumer, emitter, log, metrics: runtime.metrics })];
       },
     },
   ],
