@@ -26,11 +26,12 @@ function varint32(value: number): void {
 }
 
 function varint64(value: bigint): void {
-  if (value <= 0xffffffffn) {
+  if (value <= 0xffffffffn && value >= 0n) {
     varint32(Number(value));
     return;
   }
-  let v = value;
+  // uint64 semantics, as toBinary: a value outside the range is taken modulo 2^64 (never more than 10 bytes).
+  let v = BigInt.asUintN(64, value);
   while (v > 0x7fn) {
     scratch[pos++] = Number(v & 0x7fn) | 0x80;
     v >>= 7n;
@@ -54,7 +55,7 @@ function u32(field: number, value: number): void {
 }
 
 function u64(field: number, value: bigint): void {
-  if (value === 0n) return;
+  if (BigInt.asUintN(64, value) === 0n) return;
   if (field < 16) key(field, VARINT);
   else key2(field, VARINT);
   varint64(value);

@@ -62,9 +62,16 @@ const TRANSPORT_BY_PROTOCOL: Record<number, number> = {
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 
-function timeNs(sec: number, nsec: number, fallback: bigint): bigint {
-  return sec === 0 ? fallback : BigInt(sec) * 1_000_000_000n + BigInt(nsec);
+/** Seconds beyond this (year 2286) cannot be a real time and would overflow uint64 nanoseconds later on. */
+const MAX_TIME_SEC = 9_999_999_999;
+
+/** A dnstap time in nanoseconds; `fallback` when absent or impossible (nanoseconds of a second or more). */
+export function dnstapTimeNs(sec: number, nsec: number, fallback: bigint): bigint {
+  if (sec === 0 || sec > MAX_TIME_SEC || nsec >= 1_000_000_000) return fallback;
+  return BigInt(sec) * 1_000_000_000n + BigInt(nsec);
 }
+
+const timeNs = dnstapTimeNs;
 
 export class DnstapQueryAssembler {
   private readonly pairer: QueryPairer;
@@ -160,9 +167,10 @@ export class DnstapQueryAssembler {
       record = this.base(m, resolver, receivedNs);
       if (query !== undefined) applyQueryMessage(record, query);
       applyResponseMessage(record, main, query !== undefined);
-      // Without the query's time (m.queryTimeSec 0) the latency is unknown: left 0.
-      record.timeQueryNs = m.queryTimeSec === 0 ? responseTime : queryTime;
-      if (m.queryTimeSec !== 0) record.responseTimeUs = elapsedMicros(queryTime, responseTime);
+      // Without the query's time the latency is unknown: left 0.
+      const hasQueryTime = timeNs(m.queryTimeSec, m.queryTimeNsec, -1n) >= 0n;
+      record.timeQueryNs = hasQueryTime ? queryTime : responseTime;
+      if (hasQueryTime) record.responseTimeUs = elapsedMicros(queryTime, responseTime);
     }
     this.out(record);
     return undefined;

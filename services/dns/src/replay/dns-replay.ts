@@ -14,7 +14,7 @@ import { readPcapStream } from '@kansoku/kit/pcap/index';
 import { type Static, Type } from '@sinclair/typebox';
 import { createQueryPublisher } from '../collector/publisher.ts';
 import { DnstapDecodeError, decodeDnstap } from '../decoders/dnstap.ts';
-import { DnstapQueryAssembler } from '../decoders/dnstap-queries.ts';
+import { DnstapQueryAssembler, dnstapTimeNs } from '../decoders/dnstap-queries.ts';
 import { looksLikeFstrm, readFstrmFile } from '../decoders/fstrm-file.ts';
 import { CaptureDnsDecoder } from './capture-decoder.ts';
 
@@ -168,11 +168,13 @@ export async function replayDnsFile(
           return;
         }
         const m = tap.message!;
-        // The file's clock: the message's own time (queries and responses each carry theirs).
-        const sec = m.responseTimeSec !== 0 ? m.responseTimeSec : m.queryTimeSec;
-        const nsec = m.responseTimeSec !== 0 ? m.responseTimeNsec : m.queryTimeNsec;
-        // A message without times (allowed by the schema) is stamped with the wall clock.
-        const atNs = sec === 0 ? BigInt(Date.now()) * NS_PER_MS : BigInt(sec) * 1_000_000_000n + BigInt(nsec);
+        // The file's clock: the message's own time (queries and responses each carry theirs); a message
+        // without a usable time is stamped with the wall clock.
+        const wallNs = BigInt(Date.now()) * NS_PER_MS;
+        const atNs =
+          m.responseTimeSec !== 0
+            ? dnstapTimeNs(m.responseTimeSec, m.responseTimeNsec, wallNs)
+            : dnstapTimeNs(m.queryTimeSec, m.queryTimeNsec, wallNs);
         const atMs = Number(atNs / NS_PER_MS);
         if (assembler.message(tap, m, atNs, atMs) !== undefined) malformed++;
         assembler.expire(atMs);
