@@ -11,7 +11,7 @@
  */
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import type { Dashboard } from '@grafana/grafana-foundation-sdk/dashboard';
-import { ALERTING_STATE_TABLE } from '@kansoku/alerting';
+import { ALERTING_HISTORY_TABLE, ALERTING_STATE_TABLE } from '@kansoku/alerting';
 import {
   type FlowRecord,
   FlowRecordSchema,
@@ -122,24 +122,23 @@ describe('every Infinity URL of the generated dashboards, through the real gatew
       else await tw.warehouse.insertTabSeparated(out.table, out.tabSeparated, { dedupToken });
     }
     const firedAt = now - 7 * MINUTE;
-    await tw.warehouse.insert(ALERTING_STATE_TABLE, [
-      {
-        updated_at: clickHouseTime(firedAt),
-        fingerprint: '0f1e2d3c4b5a6978',
-        alertname: 'FlowsExporterSilent',
-        source: 'rule',
-        rule_group: 'flows',
-        severity: 'critical',
-        from_state: 'pending',
-        state: 'firing',
-        labels: { alertname: 'FlowsExporterSilent', severity: 'critical', exporter: '192.0.2.2' },
-        annotations: { summary: 'No flows from 192.0.2.2 for 5 minutes' },
-        value: 0,
-        active_at: clickHouseTime(firedAt - 5 * MINUTE),
-        fired_at: clickHouseTime(firedAt),
-        resolved_at: clickHouseTime(0),
-      },
-    ]);
+    const alert = {
+      fingerprint: '0f1e2d3c4b5a6978',
+      alertname: 'FlowsExporterSilent',
+      source: 'rule',
+      rule_group: 'flows',
+      severity: 'critical',
+      from_state: 'pending',
+      state: 'firing',
+      labels: { alertname: 'FlowsExporterSilent', severity: 'critical', exporter: '192.0.2.2' },
+      annotations: { summary: 'No flows from 192.0.2.2 for 5 minutes' },
+      value: 0,
+      active_at: clickHouseTime(firedAt - 5 * MINUTE),
+      fired_at: clickHouseTime(firedAt),
+      resolved_at: clickHouseTime(0),
+    };
+    await tw.warehouse.insert(ALERTING_STATE_TABLE, [{ updated_at: clickHouseTime(firedAt), ...alert }]);
+    await tw.warehouse.insert(ALERTING_HISTORY_TABLE, [{ time: clickHouseTime(firedAt), ...alert }]);
 
     const queries = modules.flatMap((m) => m.queries);
     for (const q of queries) routes.add(`/api/v1/${q.domain}/${q.name}`);

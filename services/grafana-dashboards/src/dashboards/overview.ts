@@ -3,7 +3,7 @@
  * `overview` panels), one row per domain, so a NOC screen shows every domain's main rollups
  * without opening each dashboard.
  */
-import { firingAlerts } from '@kansoku/alerting';
+import { alertHistory, firingAlerts } from '@kansoku/alerting';
 import type { DomainDashboard } from '../dashboard.ts';
 import { type PanelSpec, row, table } from '../panels.ts';
 import { stepVariable, type TemplateVariable, timeZoneVariable } from '../variables.ts';
@@ -29,6 +29,29 @@ const firingAlertsPanel: PanelSpec = table({
   },
 });
 
+const alertHistoryPanel: PanelSpec = table({
+  title: 'Alert transitions in the range',
+  description:
+    'Every state change of every alert over the range, newest first: what paged overnight, what ' +
+    'resolved by itself, and which alert flaps (many pending → firing → resolved rows).',
+  width: 24,
+  height: 7,
+  sortBy: 'time',
+  source: {
+    query: alertHistory,
+    params: { limit: 200 },
+    columns: [
+      { name: 'time', type: 'time', displayName: 'Time' },
+      { name: 'alertname', type: 'string', displayName: 'Alert' },
+      { name: 'severity', type: 'string', displayName: 'Severity' },
+      { name: 'from_state', type: 'string', displayName: 'From' },
+      { name: 'state', type: 'string', displayName: 'To' },
+      { name: 'summary', type: 'string', displayName: 'Summary' },
+      { name: 'value', type: 'number', unit: 'short', displayName: 'Value' },
+    ],
+  },
+});
+
 export function overviewDashboard(domains: DomainDashboard[]): DomainDashboard {
   // The overview shows all exporters and both IP versions: only range-shaping variables apply.
   const variables: TemplateVariable[] = [stepVariable(), timeZoneVariable()];
@@ -40,7 +63,7 @@ export function overviewDashboard(domains: DomainDashboard[]): DomainDashboard {
     tags: ['kansoku', 'overview'],
     variables,
     rows: [
-      row('Alerts', [firingAlertsPanel]),
+      row('Alerts', [firingAlertsPanel, alertHistoryPanel]),
       ...domains
         .filter((d) => d.overview && d.overview.length > 0)
         .map((d) => row(d.title.replace(/^Kansoku · /, ''), d.overview ?? [])),
