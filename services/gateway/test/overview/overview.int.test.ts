@@ -129,13 +129,18 @@ describe.skipIf(!haveChromium)('overview page in a browser', () => {
   let minutes: Cell[];
   const gateways: Gateway[] = [];
 
-  async function startGateway(options: { anonymous: boolean; alerting: boolean }): Promise<Gateway> {
+  async function startGateway(options: {
+    anonymous: boolean;
+    alerting: boolean;
+    port?: number;
+    token?: string;
+  }): Promise<Gateway> {
     const gateway = createGateway(
       {
         ...(Value.Default(gatewaySection.schema, {}) as GatewayConfig),
         host: '127.0.0.1',
-        port: 0,
-        tokens: [`viewer:${TOKEN}`],
+        port: options.port ?? 0,
+        tokens: [`viewer:${options.token ?? TOKEN}`],
         anonymousRole: options.anonymous ? 'viewer' : 'none',
       },
       {
@@ -449,6 +454,50 @@ describe.skipIf(!haveChromium)('overview page in a browser', () => {
     expect(await page.textContent('#banner')).toContain('Cannot reach the gateway');
     expect(await page.$$eval('path.line', (p) => p.length)).toBeGreaterThan(0);
     expect(pageErrors).toEqual([]);
+    await context.close();
+  });
+  it('uses a stored token without asking, refreshes every 30 s, and asks again once the token is refused', async () => {
+    const first = await startGateway({ anonymous: false, alerting: true });
+    const port = Number(new URL(first.url()).port);
+    const context = await browser.newContext({ timezoneId: 'Asia/Tokyo' });
+    await context.addInitScript((token) => {
+      (
+        globalThis as unknown as { sessionStorage: { setItem(k: string, v: string): void } }
+      ).sessionStorage.setItem('kansoku.gateway.token', token);
+    }, TOKEN);
+    // The page's timers on a clock the test moves: "every 30 s" is checked without waiting 30 s.
+    await context.clock.install();
+    const { page, consoleErrors, pageErrors } = await openPage(context, `${first.url()}/`);
+    await page.waitForSelector('body[data-state="ready"][data-refreshes="1"]', { timeout: 60_000 });
+    expect(await page.isHidden('#token-form')).toBe(true);
+    expect(await page.textContent('#auth-status')).toBe('using this tab’s token');
+
+    await page.clock.runFor(29_000);
+    expect(await page.getAttribute('body', 'data-refreshes')).toBe('1');
+    await page.clock.runFor(1_000);
+    await page.waitForSelector('body[data-state="ready"][data-refreshes="2"]', { timeout: 60_000 });
+
+    // The token is revoked: the gateway comes back on the same address with another token list.
+    await first.stop();
+    gateways.splice(gateways.indexOf(first), 1);
+    await startGateway({ anonymous: false, alerting: true, port, token: 'another-token-0002' });
+    await page.clock.runFor(30_000);
+    await page.waitForSelector('body[data-state="needs-token"][data-refreshes="3"]', { timeout: 60_000 });
+    expect(await page.textContent('#token-reason')).toContain('stopped accepting the token');
+    expect(await storedToken(page)).toBeNull();
+    // The last charts stay, dimmed as stale; no refresh runs while the form waits.
+    const states = Object.values((await readState(page)).panels);
+    expect(states.length).toBe(5);
+    expect(states.every((state) => state === 'stale')).toBe(true);
+    expect(await page.$$eval('path.line', (paths) => paths.length)).toBeGreaterThan(0);
+    await page.clock.runFor(120_000);
+    expect(await page.getAttribute('body', 'data-refreshes')).toBe('3');
+
+    await page.fill('#token-input', 'another-token-0002');
+    await page.click('#token-form button[type="submit"]');
+    await page.waitForSelector('body[data-state="ready"][data-refreshes="4"]', { timeout: 60_000 });
+    expect(pageErrors).toEqual([]);
+    expect(consoleErrors.filter((e) => !/status of 401/.test(e))).toEqual([]);
     await context.close();
   });
 });

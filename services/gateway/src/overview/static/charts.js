@@ -56,9 +56,12 @@ export function niceTicks(max, count = 4) {
   const raw = max / count;
   const power = 10 ** Math.floor(Math.log10(raw));
   const unit = [1, 2, 2.5, 5, 10].map((m) => m * power).find((m) => m >= raw) ?? 10 * power;
+  // i × unit, trimmed to 12 digits: adding 0.05 three times gives 0.15000000000000002.
+  /** @param {number} i */
+  const tick = (i) => Number((i * unit).toPrecision(12));
   const ticks = [];
-  for (let v = 0; v < max + unit / 2; v += unit) ticks.push(v);
-  if ((ticks[ticks.length - 1] ?? 0) < max) ticks.push(ticks.length * unit);
+  for (let i = 0; tick(i) < max + unit / 2; i++) ticks.push(tick(i));
+  if ((ticks[ticks.length - 1] ?? 0) < max) ticks.push(tick(ticks.length));
   return ticks;
 }
 
