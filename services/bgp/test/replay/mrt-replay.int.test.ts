@@ -48,7 +48,7 @@ describe.skipIf(!haveMrtCaptures)('kansoku replay mrt → Kafka', () => {
       let items = 0;
       const summary = await mrtReplayer.run(
         join(mrtCaptures, file),
-        { ...Value.Default(mrtReplayer.options, {}), updatesTopic, peersTopic } as Record<string, unknown>,
+        { ...(Value.Default(mrtReplayer.options, {}) as object), updatesTopic, peersTopic },
         {
           runtime: runtime(),
           progress: {
