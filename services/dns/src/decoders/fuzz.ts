@@ -160,7 +160,7 @@ export type Mutation = (typeof MUTATIONS)[number];
 /** One mutated copy of `input` (`other` for splices), with the mutation's name. */
 export function mutate(input: Buffer, other: Buffer, random: Random): { data: Buffer; kind: Mutation } {
   const kind = pick(random, MUTATIONS);
-  let data = Buffer.from(input);
+  let data: Buffer = Buffer.from(input);
   switch (kind) {
     case 'flip':
       flipBits(data, random);
