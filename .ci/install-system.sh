@@ -47,6 +47,9 @@ need_package chromium
 # DNS end-to-end tests: a real resolver with dnstap (Debian's unbound is built --enable-dnstap) and its load tool.
 need_package unbound
 need_package dnsperf
+# BGP: a real BGP speaker with BMP (gobgpd, gobgp) for the station's end-to-end test; bgpdump for the MRT benchmark.
+need_package gobgpd
+need_package bgpdump
 
 major=$(java_major || true)
 if [[ -z $major || $major -lt 17 ]]; then
