@@ -47,6 +47,9 @@ need_package chromium
 # DNS end-to-end tests: a real resolver with dnstap (Debian's unbound is built --enable-dnstap) and its load tool.
 need_package unbound
 need_package dnsperf
+# DNS query-log fixtures are recorded from BIND's querylog (and dig drives both resolvers in those tests).
+need_package bind9
+need_package bind9-dnsutils
 # BGP: a real BGP speaker with BMP (gobgpd, gobgp) for the station's end-to-end test; bgpdump for the MRT benchmark.
 need_package gobgpd
 need_package bgpdump
