@@ -165,8 +165,14 @@ function panelBuilder(spec: PanelSpec): AnyPanelBuilder {
         );
       }
       // Long rows (time, label, value) become one series per label, as the gateway returns them.
-      if (spec.source.columns.some((c) => c.type === 'string')) {
+      const labels = spec.source.columns.filter((c) => c.type === 'string');
+      if (labels.length > 0) {
         builder.withTransformation({ id: 'prepareTimeSeries', options: { format: 'multi' } });
+        // One value column: name each series by its label alone ("IPv6", "AS64500"), not "bps IPv6".
+        const values = spec.source.columns.filter((c) => c.type === 'number');
+        if (labels.length === 1 && values.length === 1) {
+          builder.displayName(`\${__field.labels.${labels[0]?.name}}`);
+        }
       }
       return builder;
     }
