@@ -84,7 +84,7 @@ interface Received {
 /** A local HTTP receiver answering `status(n)` to the n-th request (0-based), recording bodies. */
 async function receiver(
   status: (n: number) => number,
-): Promise<{ server: Server; url: string; got: Received[] }> {
+): Promise<{ server: Server; url: string; got: Received[]; requests: () => number }> {
   const got: Received[] = [];
   let n = 0;
   const server = createServer((req, res) => {
