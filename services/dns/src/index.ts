@@ -13,4 +13,13 @@ export * from './processor/processor.ts';
 export { registeredDomain } from './processor/zone.ts';
 export * from './queries.ts';
 export * from './replay/index.ts';
+export * from './simulator/dnstap-encoder.ts';
+export {
+  dataFrames,
+  type FrameStreamClient,
+  openFrameStreamClient,
+} from './simulator/frame-stream-client.ts';
+export * from './simulator/profile.ts';
+export * from './simulator/query-generator.ts';
+export * from './simulator/simulator.ts';
 export * from './tables.ts';

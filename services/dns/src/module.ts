@@ -5,6 +5,7 @@ import { createDnsDetector, dnsDetectorSchema } from './detection/detector-servi
 import { createDnsProcessor, dnsProcessorSchema } from './processor/processor.ts';
 import { dnsQueries } from './queries.ts';
 import { dnsReplayer } from './replay/replayer.ts';
+import { createDnsSimulator, type DnsSimulatorConfig, dnsSimulatorSchema } from './simulator/simulator.ts';
 import { dnsMigrations } from './tables.ts';
 
 export const dnsCollectorSection = defineSection('dnsCollector', dnsCollectorSchema);
@@ -16,6 +17,12 @@ let builtCollector: DnsCollector | undefined;
 
 export const dnsModule: DomainModule = {
   name: 'dns',
+  simulator: {
+    description:
+      'Resolver clients shaped like the report (per-source rate by time of day, query types per transport), sent as dnstap over Frame Streams to the DNS collector',
+    options: dnsSimulatorSchema,
+    create: (options, deps) => createDnsSimulator(options as unknown as DnsSimulatorConfig, deps),
+  },
   sections: [dnsCollectorSection, dnsProcessorSection, dnsDetectorSection],
   migrations: dnsMigrations,
   queries: dnsQueries,
