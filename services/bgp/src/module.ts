@@ -5,9 +5,13 @@
  */
 
 import { type DomainModule, defineSection } from '@kansoku/kit';
+import { bgpProcessorSection } from './processor/config.ts';
+import { bgpProcessorService } from './processor/service.ts';
+import { bgpQueries } from './queries.ts';
 import { mrtReplayer } from './replay/replayer.ts';
 import { bgpStationSchema } from './station/config.ts';
 import { type BgpStation, createBgpStation } from './station/station.ts';
+import { bgpMigrations } from './tables.ts';
 
 export const bgpStationSection = defineSection('bgpStation', bgpStationSchema);
 
@@ -17,10 +21,11 @@ let builtStation: BgpStation | undefined;
 export const bgpModule: DomainModule = {
   name: 'bgp',
   replayers: [mrtReplayer],
-  sections: [bgpStationSection],
-  migrations: [],
-  queries: [],
+  sections: [bgpStationSection, bgpProcessorSection],
+  migrations: bgpMigrations,
+  queries: bgpQueries,
   services: [
+    bgpProcessorService,
     {
       name: 'bgp-station',
       description:

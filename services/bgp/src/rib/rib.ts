@@ -566,6 +566,21 @@ export class Rib {
     }
   }
 
+  /** Origins of an exact prefix's routes (all peers) with route counts; empty when absent. */
+  originsOfPrefix(family: Family, address: Uint8Array, length: number): Map<number, number> {
+    const table = family === 4 ? this.prefixes4 : this.prefixes6;
+    const words = new Uint32Array(4);
+    addressToWords(address, length, words);
+    const id = table.find(words, length);
+    return id < 0 ? new Map() : table.originsOf(id);
+  }
+
+  /** Text form of a prefix id (`192.0.2.0/24`). */
+  prefixText(family: Family, prefixId: number): string {
+    const table = family === 4 ? this.prefixes4 : this.prefixes6;
+    return `${formatIpAddress(table.address(prefixId))}/${table.length(prefixId)}`;
+  }
+
   /** Known Peer Down times (for snapshots). */
   downTimes(): Map<string, number> {
     return new Map(this.downAt);
