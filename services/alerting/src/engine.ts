@@ -420,6 +420,7 @@ export function createAlertingEngine(config: AlertingEngineConfig, deps: Alertin
 
   function resend() {
     const t = now();
+    table.prune(t);
     const live = table.live();
     if (config.detectionStaleMs > 0) {
       const stale = new Set(
