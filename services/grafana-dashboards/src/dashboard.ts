@@ -14,6 +14,7 @@ import * as tablePanel from '@grafana/grafana-foundation-sdk/table';
 import * as timeseriesPanel from '@grafana/grafana-foundation-sdk/timeseries';
 import type { QueryDefinition } from '@kansoku/kit';
 import type { TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { GATEWAY_DATASOURCE, type InfinityColumn, InfinityTarget, targetBuilder } from './infinity.ts';
 import type { PanelSource, PanelSpec, RowSpec } from './panels.ts';
 import {
@@ -94,6 +95,7 @@ export function gatewayUrl(
   }
   for (const variable of variables) {
     if (!(variable.param in props) || bound.has(variable.param) || unbound.includes(variable.param)) continue;
+    checkBinding(path, variable, props[variable.param] as TSchema);
     parts.push(variableUrlFragment(variable));
     bound.add(variable.param);
   }
@@ -104,6 +106,38 @@ export function gatewayUrl(
     }
   }
   return `${path}?${parts.join('&')}`;
+}
+
+/**
+ * Whether every value the variable can send is one the parameter accepts: "All" sends an empty
+ * value with `value` encoding (so the parameter must accept ''), a `pair` option must be
+ * `param=<value>`, and each fixed option must pass the parameter's schema.
+ */
+function checkBinding(path: string, variable: TemplateVariable, schema: TSchema): void {
+  const where = `${path}: variable "${variable.name}"`;
+  const accepts = (text: string) => Value.Check(schema, Value.Convert(schema, text));
+  if (variable.encoding === 'value' && variable.includeAll && !accepts('')) {
+    throw new DashboardDefinitionError(
+      `${where}: "${variable.param}" refuses an empty value, so All cannot be sent as one; ` +
+        "use encoding 'pair' (options 'param=value') or no All",
+    );
+  }
+  if (variable.kind !== 'custom') return;
+  for (const option of variable.options) {
+    let value = option.value;
+    if (variable.encoding === 'pair') {
+      const prefix = `${variable.param}=`;
+      if (!value.startsWith(prefix)) {
+        throw new DashboardDefinitionError(`${where}: option "${option.text}" must be ${prefix}<value>`);
+      }
+      value = decodeURIComponent(value.slice(prefix.length));
+    }
+    if (!accepts(value)) {
+      throw new DashboardDefinitionError(
+        `${where}: option "${option.text}" (${value}) is refused by the query`,
+      );
+    }
+  }
 }
 
 function infinityColumns(source: PanelSource): InfinityColumn[] {

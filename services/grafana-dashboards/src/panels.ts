@@ -4,10 +4,13 @@
  */
 import type { QueryDefinition } from '@kansoku/kit';
 
-/** Grafana unit ids used by Kansoku panels. `percentunit` reads 0–1 as a percentage. */
-export type Unit =
+/** Grafana unit ids Kansoku panels use most. `percentunit` reads 0–1 as a percentage. */
+export type KnownUnit =
   | 'bps'
   | 'pps'
+  | 'Bps'
+  | 'reqps'
+  | 'ops'
   | 'percent'
   | 'percentunit'
   | 'bytes'
@@ -15,7 +18,12 @@ export type Unit =
   | 'short'
   | 's'
   | 'ms'
+  | 'µs'
+  | 'dtdurations'
   | 'none';
+
+/** Any Grafana unit id; the known ones autocomplete. */
+export type Unit = KnownUnit | (string & {});
 
 export type ColumnType = 'time' | 'number' | 'string';
 

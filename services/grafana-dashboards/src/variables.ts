@@ -76,7 +76,20 @@ export function customVariableValues(variable: CustomVariable): string[] {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Ready-made variables
+// Ready-made variables and shorthands
+
+type Shorthand<T extends TemplateVariable> = Omit<T, 'kind' | 'encoding' | 'includeAll'> &
+  Partial<Pick<T, 'encoding' | 'includeAll'>>;
+
+/** A variable whose options come from a gateway query's column; All included unless said otherwise. */
+export function queryVariable(spec: Shorthand<QueryVariable>): QueryVariable {
+  return { kind: 'query', encoding: 'value', includeAll: true, ...spec };
+}
+
+/** A variable with fixed options; no All unless `includeAll`. */
+export function customVariable(spec: Shorthand<CustomVariable>): CustomVariable {
+  return { kind: 'custom', encoding: 'value', includeAll: false, ...spec };
+}
 
 /**
  * Exporter (flow exporter address), read from the flows exporter/interface ranking over the

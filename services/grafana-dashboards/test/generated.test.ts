@@ -17,7 +17,7 @@ import { DEFAULT_OPTIONS, DIST_DIR, GenerateOptionError, renderDist } from '../s
 import { GATEWAY_DATASOURCE_UID, INFINITY_TYPE } from '../src/infinity.ts';
 import { barChart, row, timeseries } from '../src/panels.ts';
 import { allDashboards } from '../src/registry.ts';
-import { ipVersionVariable, stepVariable } from '../src/variables.ts';
+import { customVariable, ipVersionVariable, stepVariable } from '../src/variables.ts';
 import { allPanels, dataPanels, provisionedDatasources, targetsOf, variablesOf } from './grafana.ts';
 
 function filesUnder(dir: string): string[] {
@@ -213,5 +213,30 @@ describe('the builder refuses what Grafana would only show as a broken panel', (
     expect(() =>
       buildDashboard({ uid: 'x', title: 't', description: 'd', tags: [], variables: [], rows: [] }),
     ).toThrow(/uid/);
+  });
+
+  it('refuses variables whose values the parameter would refuse', () => {
+    // All as an empty ip_version would be a 400: it must be pair-encoded.
+    const bareIpVersion = customVariable({
+      name: 'ipv',
+      label: 'IP',
+      description: 'd',
+      param: 'ip_version',
+      includeAll: true,
+      options: [{ text: 'IPv4', value: '4' }],
+    });
+    expect(() => base([series({})], [stepVariable(), bareIpVersion])).toThrow(/refuses an empty value/);
+    const fineStep = customVariable({
+      name: 'step',
+      label: 'Step',
+      description: 'd',
+      param: 'step',
+      options: [{ text: '30s', value: '30' }],
+    });
+    expect(() => base([series({})], [fineStep])).toThrow(/option "30s" \(30\) is refused/);
+    const badPair = { ...ipVersionVariable(), options: [{ text: 'IPv4', value: '4' }] };
+    expect(() => base([series({})], [stepVariable(), badPair])).toThrow(/must be ip_version=<value>/);
+    const badVersion = { ...ipVersionVariable(), options: [{ text: 'IPv5', value: 'ip_version=5' }] };
+    expect(() => base([series({})], [stepVariable(), badVersion])).toThrow(/"IPv5" \(5\) is refused/);
   });
 });
