@@ -437,8 +437,32 @@ describe.skipIf(!haveChromium)('overview page in a browser', () => {
     ).toEqual(['60', '60']);
     expect(await page.getAttribute('#alerts', 'data-state')).toBe('unavailable');
     expect(await page.textContent('#alerts')).toContain('Alerting is not running');
+
+    // Hovering a time series reads out every series at the bucket under the pointer.
+    await page.hover('[data-panel="flows-ip-version"] svg.chart', { position: { x: 300, y: 100 } });
+    const readout = await page.textContent('[data-panel="flows-ip-version"] .readout');
+    expect(readout).toMatch(/^\d+ \w+, \d\d:\d\dIPv4: [\d.]+ k?bpsIPv6: [\d.]+ k?bps$/);
+
+    // One query failing: that panel says so in the gateway's words and keeps its drawing; the rest refresh.
+    await page.route('**/api/v1/flows/protocol-port-mix?*', (route) =>
+      route.fulfill({
+        status: 500,
+        contentType: 'application/json',
+        body: JSON.stringify({ error: 'internal', message: 'internal error; see the gateway log' }),
+      }),
+    );
+    await page.click('#refresh-now');
+    await page.waitForSelector('body[data-state="partial"][data-refreshes="2"]', { timeout: 60_000 });
+    const failed = '[data-panel="flows-protocol-port-mix"]';
+    expect(await page.getAttribute(failed, 'data-state')).toBe('error');
+    expect(await page.textContent(`${failed} .note`)).toBe(
+      'Failed: HTTP 500: internal error; see the gateway log',
+    );
+    expect(await page.$$eval(`${failed} g.bar`, (bars) => bars.length)).toBe(4);
+    expect(await page.getAttribute('[data-panel="flows-top-source-as"]', 'data-state')).toBe('ok');
+
     expect(pageErrors).toEqual([]);
-    expect(consoleErrors.filter((e) => !/status of 404/.test(e))).toEqual([]);
+    expect(consoleErrors.filter((e) => !/status of (404|500)/.test(e))).toEqual([]);
     await context.close();
   });
 
