@@ -23,6 +23,7 @@ import {
 import type { DnsCollectorConfig } from './config.ts';
 import { type CollectorStatsSource, dnsCollectorMetrics } from './metrics.ts';
 import { createQueryPublisher, type QueryPublisher } from './publisher.ts';
+import { createQueryLogFeeds, type QueryLogFeeds } from './query-log-feeds.ts';
 import { createUnixListener, type UnixListener } from './unix-listener.ts';
 
 export interface DnsCollectorDeps {
@@ -46,6 +47,8 @@ export interface DnsCollector extends Component {
   tcpPort(): number;
   readonly publisher: QueryPublisher;
   readonly assembler: DnstapQueryAssembler;
+  /** The query-log feeds, once started with a file or a syslog port configured. */
+  queryLogs(): QueryLogFeeds | undefined;
   /** Senders disconnected for breaking the protocol, by error code. */
   disconnects(): Record<string, number>;
 }
@@ -85,6 +88,7 @@ export function createDnsCollector(config: DnsCollectorConfig, deps: DnsCollecto
     codes.set(code, (codes.get(code) ?? 0) + 1);
   };
 
+  let queryLogs: QueryLogFeeds | undefined;
   const statsSource: CollectorStatsSource = {
     frames: () => ({ ...frames }),
     dnstap: () => assembler.stats(),
@@ -92,7 +96,7 @@ export function createDnsCollector(config: DnsCollectorConfig, deps: DnsCollecto
       [...senderErrors].flatMap(([sender, codes]) =>
         [...codes].map(([code, count]) => ({ sender, code, count })),
       ),
-    queryLog: () => undefined,
+    queryLog: () => queryLogs?.stats(),
   };
 
   /** Runs one Frame Streams connection. */
@@ -153,6 +157,7 @@ export function createDnsCollector(config: DnsCollectorConfig, deps: DnsCollecto
     publisher,
     assembler,
     disconnects: () => ({ ...disconnects }),
+    queryLogs: () => queryLogs,
 
     async start() {
       metrics.sources.add(statsSource);
@@ -190,6 +195,10 @@ export function createDnsCollector(config: DnsCollectorConfig, deps: DnsCollecto
         );
         await unix.start();
       }
+      if (config.queryLogFile !== '' || config.syslogPort >= 0) {
+        queryLogs = createQueryLogFeeds(config, { log, registry: deps.metrics, emit });
+        await queryLogs.start();
+      }
       expireTimer = setInterval(() => assembler.expire(Date.now()), EXPIRE_INTERVAL_MS);
       expireTimer.unref();
       log.info({ endpoints: this.endpoints() }, 'DNS collector started');
@@ -198,7 +207,7 @@ export function createDnsCollector(config: DnsCollectorConfig, deps: DnsCollecto
     async stop() {
       if (expireTimer !== undefined) clearInterval(expireTimer);
       expireTimer = undefined;
-      await Promise.all([tcp?.stop(), unix?.stop()]);
+      await Promise.all([tcp?.stop(), unix?.stop(), queryLogs?.stop()]);
       // Queries still waiting for a response go out without one rather than being lost.
       assembler.flush();
       await publisher.flush();
@@ -218,6 +227,7 @@ export function createDnsCollector(config: DnsCollectorConfig, deps: DnsCollecto
         }
       }
       if (unix !== undefined) out.push({ kind: 'dnstap', transport: 'unix', where: config.unixSocketPath });
+      if (queryLogs !== undefined) out.push(...queryLogs.endpoints());
       return out;
     },
 
