@@ -59,8 +59,8 @@ const timeZone = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 
 /** @type {{ panels: Array<{ panel: Panel, section: HTMLElement, body: HTMLElement, note: HTMLElement,
  *   last?: { result: import('./api.js').QueryResult, range: Range } }>,
- *   timer: number | undefined, refreshes: number, running: boolean, connected: boolean }} */
-const state = { panels: [], timer: undefined, refreshes: 0, running: false, connected: false };
+ *   timer: number | undefined, refreshes: number, running: boolean, again: boolean, connected: boolean }} */
+const state = { panels: [], timer: undefined, refreshes: 0, running: false, again: false, connected: false };
 
 /** @param {string} key */
 function rangeFor(key, now = Date.now()) {
@@ -198,7 +198,12 @@ function errorText(error) {
 }
 
 async function refresh() {
-  if (!state.connected || state.running) return;
+  if (!state.connected) return;
+  if (state.running) {
+    // A range change or a click during a refresh: run once more right after, with the new range.
+    state.again = true;
+    return;
+  }
   state.running = true;
   stopTimer();
   const range = rangeFor(selectedRange());
@@ -223,11 +228,18 @@ async function refresh() {
   state.running = false;
   state.refreshes += 1;
   document.body.dataset.refreshes = String(state.refreshes);
+  const again = state.again;
+  state.again = false;
 
   if (failures.some((e) => e instanceof AuthError && e.status === 401)) {
+    const hadToken = storedToken() !== '';
     storeToken('');
     showAuth();
-    askForToken('The gateway stopped accepting the token (expired or revoked). Enter a new one to go on.');
+    askForToken(
+      hadToken
+        ? 'The gateway stopped accepting the token (expired or revoked). Enter a new one to go on.'
+        : 'The gateway no longer lets anonymous viewers read: enter a bearer token to go on.',
+    );
     return;
   }
   const unreachable = failures.filter((e) => e instanceof UnreachableError);
@@ -248,7 +260,8 @@ async function refresh() {
   page.refreshStatus.textContent = document.hidden
     ? `updated ${at} · paused while the tab is hidden`
     : `updated ${at} · next in ${REFRESH_MS / 1000} s`;
-  scheduleRefresh();
+  if (again) void refresh();
+  else scheduleRefresh();
 }
 
 /** @param {(typeof state.panels)[number]} entry */
