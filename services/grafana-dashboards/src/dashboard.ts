@@ -276,6 +276,7 @@ function renderPanel(
   id: number,
   variables: TemplateVariable[],
   declared: Set<string>,
+  dashboardUid: string,
 ): cog.Builder<dashboard.Panel> {
   const { query, params = {}, unbound = [] } = spec.source;
   const url = gatewayUrl(query, params, variables, unbound);
@@ -309,6 +310,24 @@ function renderPanel(
     const properties: dashboard.DynamicConfigValue[] = [];
     if (column.unit && column.unit !== spec.unit) properties.push({ id: 'unit', value: column.unit });
     if (column.displayName) properties.push({ id: 'displayName', value: column.displayName });
+    if (column.drillDown) {
+      const { dashboardUid: target, variable } = column.drillDown;
+      if (target === dashboardUid && !declared.has(variable)) {
+        throw new DashboardDefinitionError(
+          `panel "${spec.title}": column ${column.name} sets \${${variable}}, not a variable of the dashboard`,
+        );
+      }
+      properties.push({
+        id: 'links',
+        value: [
+          {
+            title: `Show only this ${column.displayName ?? column.name}`,
+            // Grafana expands these when the cell is clicked; the range stays as it is.
+            url: `/d/${target}?var-${variable}=\${__value.raw}&\${__url_time_range}`,
+          },
+        ],
+      });
+    }
     if (properties.length > 0) builder.overrideByName(column.name, properties);
   }
   return builder;
@@ -364,7 +383,9 @@ export function buildDashboard(definition: DomainDashboard): dashboard.Dashboard
   let id = 0;
   for (const rowSpec of definition.rows) {
     const rowBuilder = new dashboard.RowBuilder(rowSpec.title).id(++id).collapsed(rowSpec.collapsed ?? false);
-    const panels = rowSpec.panels.map((panel) => renderPanel(panel, ++id, definition.variables, declared));
+    const panels = rowSpec.panels.map((panel) =>
+      renderPanel(panel, ++id, definition.variables, declared, definition.uid),
+    );
     if (rowSpec.collapsed) {
       for (const panel of panels) rowBuilder.withPanel(panel);
       builder.withRow(rowBuilder);

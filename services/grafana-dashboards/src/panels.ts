@@ -35,6 +35,11 @@ export interface PanelColumn {
   unit?: Unit;
   /** Header or legend text; the column name when absent. */
   displayName?: string;
+  /**
+   * Clicking a cell of this column opens a dashboard (this one or another) with one variable set to
+   * the cell's value: click an exporter, the flows dashboard shows that exporter alone.
+   */
+  drillDown?: { dashboardUid: string; variable: string };
 }
 
 /** A value of a gateway parameter: a literal, or a Grafana expression such as `${__from}`. */

@@ -137,6 +137,22 @@ describe('generated Grafana files', () => {
       }
     });
 
+    it('drills down only to generated dashboards, setting variables they have', () => {
+      for (const panel of dataPanels(dashboard)) {
+        for (const override of panel.fieldConfig?.overrides ?? []) {
+          for (const property of override.properties.filter((p) => p.id === 'links')) {
+            for (const link of property.value as { url: string }[]) {
+              const match = /^\/d\/([A-Za-z0-9_-]+)\?var-([A-Za-z0-9_]+)=\$\{__value\.raw\}&/.exec(link.url);
+              expect(match, link.url).not.toBeNull();
+              const target = dashboards.find((d) => d.dashboard.uid === match?.[1])?.dashboard;
+              expect(target, link.url).toBeDefined();
+              expect(variablesOf(target as Dashboard).map((v) => v.name)).toContain(match?.[2]);
+            }
+          }
+        }
+      }
+    });
+
     it('gives every panel drawing bits, packets or shares a unit', () => {
       for (const panel of dataPanels(dashboard)) {
         const units = [

@@ -19,6 +19,8 @@ import type { DomainDashboard } from '../dashboard.ts';
 import { barChart, type PanelSpec, pie, row, stat, table, timeseries } from '../panels.ts';
 import { exporterVariable, ipVersionVariable, stepVariable, timeZoneVariable } from '../variables.ts';
 
+const FLOWS_UID = 'kansoku-flows';
+
 const trafficBps: PanelSpec = timeseries({
   title: 'Traffic by IP version',
   description:
@@ -283,7 +285,12 @@ const interfacesTable: PanelSpec = table({
     query: topInterfaces,
     params: { limit: 20 },
     columns: [
-      { name: 'exporter', type: 'string', displayName: 'Exporter' },
+      {
+        name: 'exporter',
+        type: 'string',
+        displayName: 'Exporter',
+        drillDown: { dashboardUid: FLOWS_UID, variable: 'exporter' },
+      },
       { name: 'interface', type: 'number', unit: 'none', displayName: 'ifIndex' },
       { name: 'direction', type: 'string', displayName: 'Direction' },
       { name: 'bps', type: 'number', unit: 'bps' },
@@ -319,7 +326,7 @@ function talkersTable(by: 'src' | 'dst'): PanelSpec {
 }
 
 export const flowsDashboard: DomainDashboard = {
-  uid: 'kansoku-flows',
+  uid: FLOWS_UID,
   title: 'Kansoku · Flows',
   description:
     'NetFlow/IPFIX/sFlow traffic: IP versions, source ASes, protocols and ports, daily and weekly ' +
