@@ -15,6 +15,7 @@
 import {
   defineQuery,
   MAX_RANGE_MS,
+  type QueryDefinition,
   QueryParameterError,
   type QueryResult,
   TimeRangeParams,
@@ -22,6 +23,7 @@ import {
   type Warehouse,
 } from '@kansoku/kit';
 import { Type } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
 import { latencyBucketLowerUs } from './processor/aggregate.ts';
 import {
   CLIENT_MINUTE_RETENTION_DAYS,
@@ -967,6 +969,24 @@ export const topClients = defineQuery({
     };
   },
 });
+
+/**
+ * Runs a query in-process as the gateway does over HTTP: parameters converted and completed with their
+ * defaults, checked against the schema and `validate`, then run (tests, benchmarks, scripts).
+ */
+export async function runQuery(
+  query: QueryDefinition,
+  params: Record<string, unknown>,
+  warehouse: Warehouse,
+): Promise<QueryResult> {
+  const p = Value.Default(query.params, Value.Convert(query.params, structuredClone(params)));
+  if (!Value.Check(query.params, p)) {
+    const first = [...Value.Errors(query.params, p)][0];
+    throw new QueryParameterError(first?.path.replace(/^\//, '') || 'params', first?.message ?? 'invalid');
+  }
+  query.validate?.(p as never);
+  return query.run(p as never, { warehouse });
+}
 
 export const dnsQueries = [
   queryRate,
