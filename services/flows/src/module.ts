@@ -1,5 +1,11 @@
 import { fileURLToPath } from 'node:url';
-import { createNatsDetectionEmitter, type DomainModule, defineSection } from '@kansoku/kit';
+import { type Component, createNatsDetectionEmitter, type DomainModule, defineSection } from '@kansoku/kit';
+import {
+  chainOriginAsLookups,
+  createNatsOriginAsClient,
+  originAsClientSection,
+  originAsSlot,
+} from '@kansoku/kit/enrichment';
 import { Type } from '@sinclair/typebox';
 import { createFlowsCollector, type FlowsCollector } from './collector/collector.ts';
 import { flowsCollectorSchema } from './collector/config.ts';
@@ -75,7 +81,7 @@ export const flowsModule: DomainModule = {
     options: simulatorSchema,
     create: (options, deps) => createFlowsSimulator(options as unknown as SimulatorConfig, deps),
   },
-  sections: [flowsProcessorSection, flowsCollectorSection, flowsDetectorSection],
+  sections: [flowsProcessorSection, flowsCollectorSection, flowsDetectorSection, originAsClientSection],
   migrations: flowsMigrations,
   queries: flowsQueries,
   alertRules: [fileURLToPath(new URL('../rules/flows.rules.yaml', import.meta.url))],
@@ -90,18 +96,32 @@ export const flowsModule: DomainModule = {
         // Validated here, at build time, so `--check` names a bad entry.
         const prefixTable = createPrefixAsTable(collectorConfig.prefixes, 'flowsCollector.prefixes');
         const producer = runtime.kafkaProducer(log);
+        // Origin AS: the live RIB of a bgp-processor in this process (read at each call, so build order does
+        // not matter), else one in another process over NATS, then the configured prefix table.
+        const slot = originAsSlot(runtime);
+        const clientConfig = runtime.config.get(originAsClientSection);
+        const natsClient = clientConfig.nats
+          ? createNatsOriginAsClient(clientConfig, { nats: runtime.nats(), log, metrics: runtime.metrics })
+          : undefined;
+        const originAs = chainOriginAsLookups([
+          () => slot.current(),
+          () => (slot.current() === undefined ? natsClient : undefined),
+          () => (prefixTable.size > 0 ? prefixTable : undefined),
+        ]);
         const collector = createFlowsCollector(collectorConfig, {
           producer,
           log,
           metrics: runtime.metrics,
-          ...(prefixTable.size > 0 ? { originAs: prefixTable } : {}),
+          originAs,
         });
         builtCollector = collector;
         // The producer starts first and stops last: the collector flushes into it on stop.
-        return [
+        const components: Component[] = [
           { name: 'flows-collector-producer', start: () => producer.start(), stop: () => producer.stop() },
-          collector,
         ];
+        if (natsClient !== undefined) components.push(natsClient);
+        components.push(collector);
+        return components;
       },
       endpoints() {
         return (builtCollector?.endpoints() ?? []).map(
