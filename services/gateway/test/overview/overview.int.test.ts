@@ -13,6 +13,8 @@
  * so running the test does not dirty the work tree; the run's own screenshot is in its temp folder.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -523,5 +525,50 @@ describe.skipIf(!haveChromium)('overview page in a browser', () => {
     expect(pageErrors).toEqual([]);
     expect(consoleErrors.filter((e) => !/status of 401/.test(e))).toEqual([]);
     await context.close();
+  });
+
+  it('works behind a reverse proxy that serves the gateway under a path prefix', async () => {
+    const gateway = await startGateway({ anonymous: true, alerting: true });
+    const upstream = new URL(gateway.url());
+    // The smallest proxy: /noc/<path> → gateway /<path>; anything else is a 404 the page must not ask for.
+    const outside: string[] = [];
+    const proxy = createServer((request, response) => {
+      const url = request.url ?? '';
+      if (!url.startsWith('/noc/')) {
+        outside.push(url);
+        response.writeHead(404).end();
+        return;
+      }
+      const forward = httpRequest(
+        {
+          host: upstream.hostname,
+          port: upstream.port,
+          path: url.slice('/noc'.length),
+          method: request.method,
+          headers: request.headers,
+        },
+        (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        },
+      );
+      forward.on('error', () => response.writeHead(502).end());
+      request.pipe(forward);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = proxy.address() as AddressInfo;
+      const context = await browser.newContext({ timezoneId: 'Asia/Tokyo' });
+      const { page, consoleErrors, pageErrors } = await openPage(context, `http://127.0.0.1:${port}/noc/`);
+      await page.waitForSelector('body[data-state="ready"]', { timeout: 60_000 });
+      expect(Object.values((await readState(page)).panels)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+      expect(await page.getAttribute('#alerts', 'data-state')).toBe('firing');
+      expect(outside).toEqual([]);
+      expect(pageErrors).toEqual([]);
+      expect(consoleErrors).toEqual([]);
+      await context.close();
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+    }
   });
 });

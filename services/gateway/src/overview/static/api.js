@@ -56,14 +56,15 @@ export class UnreachableError extends Error {}
  */
 
 /**
- * @param {string} path e.g. /api/v1/flows/totals
+ * @param {string} path e.g. /api/v1/flows/totals (read relative to the page's address)
  * @param {Record<string, string | number>} [params]
  * @param {string} [token]
  * @returns {Promise<any>}
  */
 export async function getJson(path, params = {}, token = storedToken()) {
   const query = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
-  const url = query.size ? `${path}?${query}` : path;
+  // Relative to the page, so a gateway behind a reverse proxy under a path prefix (/kansoku/) works.
+  const url = `${path.replace(/^\//, '')}${query.size ? `?${query}` : ''}`;
   /** @type {Record<string, string>} */
   const headers = { accept: 'application/json' };
   if (token) headers.authorization = `Bearer ${token}`;
