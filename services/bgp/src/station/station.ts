@@ -10,8 +10,8 @@
  * Malformed input: a message that cannot be decoded is counted (per router, by error code), logged
  * rate-limited and skipped: the common header's length still frames the next one. A stream that cannot be
  * resynchronised (bad version, impossible length) is closed. When a connection ends for any reason, or the
- * router sends Termination, a PEER_EVENT_TYPE_DOWN is published for every peer still up, so the processor
- * drops their routes; a router that reconnects sends Peer Up and its routes again (RFC 7854 §5), and the RIB
+ * router sends Termination, a PEER_EVENT_TYPE_DOWN is published for every peer still up (or that sent routes
+ * without a Peer Up), so the processor drops their routes; a router that reconnects sends Peer Up and its routes again (RFC 7854 §5), and the RIB
  * resynchronises without stale routes.
  */
 
@@ -84,6 +84,11 @@ interface RouterConnection {
   session: BmpSession;
   /** Peers with a Peer Up and no Peer Down yet, by the session's peer key. */
   up: Map<string, Peer>;
+  /**
+   * Peers that sent routes without a Peer Up on this connection (a Loc-RIB instance some routers never bring
+   * up, e.g. gobgpd; a session that started before the capture): they are taken down with the others.
+   */
+  unannounced: Map<string, Peer>;
   status: RouterStatus;
   closing: boolean;
 }
@@ -179,14 +184,15 @@ export function createBgpStation(config: BgpStationConfig, deps: BgpStationDeps)
 
   /** DOWN for every peer still up on this connection; the session forgets them. */
   const downAll = (connection: RouterConnection) => {
-    if (connection.up.size === 0) return;
+    if (connection.up.size === 0 && connection.unannounced.size === 0) return;
     const context = { ...connection.context, timeReceivedNs: nowNs() };
-    for (const peer of connection.up.values()) {
+    for (const peer of [...connection.up.values(), ...connection.unannounced.values()]) {
       publisher.publishPeerEvent(connectionLostEvent(peer, context), connection);
       metrics.connectionLostDowns.inc();
     }
     metrics.peersUp.dec(connection.up.size);
     connection.up.clear();
+    connection.unannounced.clear();
     connection.session.clear();
     connection.status.peersUp = 0;
   };
@@ -211,6 +217,12 @@ export function createBgpStation(config: BgpStationConfig, deps: BgpStationDeps)
     switch (message.type) {
       case 'route-monitoring': {
         const mapped = routeMonitoringUpdates(message, context);
+        if (mapped.updates.length > 0) {
+          const key = peerKey(message.peer);
+          if (!connection.up.has(key) && !connection.unannounced.has(key)) {
+            connection.unannounced.set(key, mapped.updates[0]!.peer!);
+          }
+        }
         publisher.publishUpdates(mapped.updates, connection);
         if (mapped.announced > 0) {
           status.announced += mapped.announced;
@@ -231,6 +243,7 @@ export function createBgpStation(config: BgpStationConfig, deps: BgpStationDeps)
       }
       case 'peer-up': {
         const key = peerKey(message.peer);
+        connection.unannounced.delete(key);
         if (!connection.up.has(key)) metrics.peersUp.inc();
         connection.up.set(key, peerOfHeader(message.peer));
         status.peersUp = connection.up.size;
@@ -239,6 +252,7 @@ export function createBgpStation(config: BgpStationConfig, deps: BgpStationDeps)
       }
       case 'peer-down': {
         const key = peerKey(message.peer);
+        connection.unannounced.delete(key);
         if (connection.up.delete(key)) metrics.peersUp.dec();
         status.peersUp = connection.up.size;
         publisher.publishPeerEvent(peerDownEvent(message, context), connection);
@@ -324,6 +338,7 @@ export function createBgpStation(config: BgpStationConfig, deps: BgpStationDeps)
           framer: createBmpFramer({ maxMessageLength: config.maxMessageLength }),
           session: createBmpSession({ maxPeers: config.maxPeersPerRouter }),
           up: new Map(),
+          unannounced: new Map(),
           status: {
             address: label,
             port: info.remotePort,

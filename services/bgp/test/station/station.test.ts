@@ -229,6 +229,21 @@ describe('station with hand-built messages', () => {
     await waitFor(() => s.routers().length === 0);
   });
 
+  it('takes down a peer that sent routes without a Peer Up (a Loc-RIB some routers never bring up)', async () => {
+    const { producer, port, station: s } = await station();
+    const locRib = { peerType: 3, address: [0, 0, 0, 0] as [number, number, number, number], asn: 64512 };
+    await replayBytes(port, routeMonitoring(locRib, update([64500], { n: 4 })));
+    await waitFor(() => s.routers().length === 0);
+    await s.flush();
+    const [route] = producer.updates();
+    expect(route!.ribType).toBe(RibType.LOC_RIB);
+    expect(route!.peer!.address).toHaveLength(0);
+    const events = producer.events();
+    expect(events.map((e) => e.type)).toEqual([PeerEventType.DOWN]);
+    expect(events[0]!.peer!.type).toBe(PeerType.LOC_RIB_INSTANCE);
+    expect(events[0]!.peer!.address).toHaveLength(0);
+  });
+
   it('a Peer Down from the router is not repeated when the connection closes', async () => {
     const { producer, port, station: s } = await station();
     const peerDown = bmp(2, Buffer.concat([peerHeader(PEER), Buffer.from([2, 0, 6])]));
