@@ -118,7 +118,7 @@ export async function ipv4RoutesOf(file: string, prefixes: number): Promise<Tdv2
   for await (const record of readMrt(file)) {
     const entries =
       record.kind === 'table-dump'
-        ? record.entries.map((e) => ({ prefix: e.prefix, ...e }))
+        ? record.entries
         : record.kind === 'rib' && record.afi === 1 && record.safi === 1
           ? record.entries.map((e) => ({ prefix: record.prefix, ...e }))
           : [];
