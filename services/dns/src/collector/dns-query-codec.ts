@@ -30,13 +30,17 @@ function varint64(value: bigint): void {
     varint32(Number(value));
     return;
   }
-  // uint64 semantics, as toBinary: a value outside the range is taken modulo 2^64 (never more than 10 bytes).
-  let v = BigInt.asUintN(64, value);
-  while (v > 0x7fn) {
-    scratch[pos++] = Number(v & 0x7fn) | 0x80;
-    v >>= 7n;
+  // uint64 semantics, as toBinary: a value outside the range is taken modulo 2^64. The two 32-bit halves
+  // are shifted as numbers: BigInt arithmetic per 7 bits costs more than the rest of the record.
+  const v = BigInt.asUintN(64, value);
+  let lo = Number(v & 0xffffffffn);
+  let hi = Number(v >> 32n);
+  while (hi > 0 || lo > 0x7f) {
+    scratch[pos++] = (lo & 0x7f) | 0x80;
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+    hi >>>= 7;
   }
-  scratch[pos++] = Number(v);
+  scratch[pos++] = lo;
 }
 
 function key(field: number, wireType: number): void {

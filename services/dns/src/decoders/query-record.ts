@@ -95,7 +95,15 @@ export function pairingKey(
   message: DnsMessage,
 ): string {
   const q = message.question;
-  return `${resolver}|${client === undefined ? '' : Buffer.from(client.buffer, client.byteOffset, client.byteLength).toString('hex')}|${clientPort}|${message.id}|${q?.name ?? ''}|${q?.type ?? 0}`;
+  return `${resolver}|${addressKey(client)}|${clientPort}|${message.id}|${q?.name ?? ''}|${q?.type ?? 0}`;
+}
+
+/** A short string naming an address (IPv4 as one number: cheaper to build and to hash than hex). */
+function addressKey(address: Uint8Array | undefined): string {
+  if (address === undefined) return '';
+  if (address.length === 4)
+    return String(((address[0]! << 24) | (address[1]! << 16) | (address[2]! << 8) | address[3]!) >>> 0);
+  return Buffer.from(address.buffer, address.byteOffset, address.byteLength).toString('hex');
 }
 
 export interface QueryPairerConfig {
