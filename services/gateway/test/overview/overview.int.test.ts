@@ -503,12 +503,35 @@ describe.skipIf(!haveChromium)('overview page in a browser', () => {
     await page.clock.runFor(1_000);
     await page.waitForSelector('body[data-state="ready"][data-refreshes="2"]', { timeout: 60_000 });
 
+    // Rate limited: the gateway's Retry-After sets the next round, not the usual 30 s.
+    const limited = '**/api/v1/flows/protocol-port-mix?*';
+    await page.route(limited, (route) =>
+      route.fulfill({
+        status: 429,
+        headers: { 'retry-after': '120' },
+        contentType: 'application/json',
+        body: JSON.stringify({
+          error: 'rate_limited',
+          message: 'rate limit of 600 requests per minute reached',
+        }),
+      }),
+    );
+    await page.click('#refresh-now');
+    await page.waitForSelector('body[data-state="partial"][data-refreshes="3"]', { timeout: 60_000 });
+    expect(await page.textContent('#refresh-status')).toContain('next in 120 s (rate limited)');
+    expect(await page.textContent('[data-panel="flows-protocol-port-mix"] .note')).toContain('HTTP 429');
+    await page.unroute(limited);
+    await page.clock.runFor(60_000);
+    expect(await page.getAttribute('body', 'data-refreshes')).toBe('3');
+    await page.clock.runFor(60_000);
+    await page.waitForSelector('body[data-state="ready"][data-refreshes="4"]', { timeout: 60_000 });
+
     // The token is revoked: the gateway comes back on the same address with another token list.
     await first.stop();
     gateways.splice(gateways.indexOf(first), 1);
     await startGateway({ anonymous: false, alerting: true, port, token: 'another-token-0002' });
     await page.clock.runFor(30_000);
-    await page.waitForSelector('body[data-state="needs-token"][data-refreshes="3"]', { timeout: 60_000 });
+    await page.waitForSelector('body[data-state="needs-token"][data-refreshes="5"]', { timeout: 60_000 });
     expect(await page.textContent('#token-reason')).toContain('stopped accepting the token');
     expect(await storedToken(page)).toBeNull();
     // The last charts stay, dimmed as stale; no refresh runs while the form waits.
@@ -517,13 +540,13 @@ describe.skipIf(!haveChromium)('overview page in a browser', () => {
     expect(states.every((state) => state === 'stale')).toBe(true);
     expect(await page.$$eval('path.line', (paths) => paths.length)).toBeGreaterThan(0);
     await page.clock.runFor(120_000);
-    expect(await page.getAttribute('body', 'data-refreshes')).toBe('3');
+    expect(await page.getAttribute('body', 'data-refreshes')).toBe('5');
 
     await page.fill('#token-input', 'another-token-0002');
     await page.click('#token-form button[type="submit"]');
-    await page.waitForSelector('body[data-state="ready"][data-refreshes="4"]', { timeout: 60_000 });
+    await page.waitForSelector('body[data-state="ready"][data-refreshes="6"]', { timeout: 60_000 });
     expect(pageErrors).toEqual([]);
-    expect(consoleErrors.filter((e) => !/status of 401/.test(e))).toEqual([]);
+    expect(consoleErrors.filter((e) => !/status of (401|429)/.test(e))).toEqual([]);
     await context.close();
   });
 

@@ -40,10 +40,11 @@ export class AuthError extends Error {
 
 /** Any other answer than 2xx, with the gateway's own message ({error, message, parameter}). */
 export class HttpError extends Error {
-  /** @param {number} status @param {string} message */
-  constructor(status, message) {
+  /** @param {number} status @param {string} message @param {number} [retryAfterSeconds] from a 429 */
+  constructor(status, message, retryAfterSeconds) {
     super(message);
     this.status = status;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 
@@ -89,5 +90,10 @@ export async function getJson(path, params = {}, token = storedToken()) {
   }
   const message = typeof body?.message === 'string' ? body.message : `HTTP ${response.status}`;
   if (response.status === 401 || response.status === 403) throw new AuthError(response.status, message);
-  throw new HttpError(response.status, message);
+  const retryAfter = Number(response.headers.get('retry-after'));
+  throw new HttpError(
+    response.status,
+    message,
+    Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : undefined,
+  );
 }

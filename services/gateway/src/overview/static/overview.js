@@ -50,6 +50,7 @@ const page = {
   tokenReason: byId('token-reason'),
   tokenInput: /** @type {HTMLInputElement} */ (byId('token-input')),
   stats: byId('stats'),
+  statsNote: byId('stats-note'),
   panels: byId('panels'),
   alerts: byId('alerts'),
   alertsBody: byId('alerts-body'),
@@ -119,10 +120,11 @@ function stopTimer() {
   state.timer = undefined;
 }
 
-function scheduleRefresh() {
+/** @param {number} [delayMs] */
+function scheduleRefresh(delayMs = REFRESH_MS) {
   stopTimer();
   if (document.hidden) return;
-  state.timer = window.setTimeout(() => void refresh(), REFRESH_MS);
+  state.timer = window.setTimeout(() => void refresh(), delayMs);
 }
 
 /** Asks the catalog (which also proves the token), then builds the panels it serves. */
@@ -222,7 +224,20 @@ async function refresh() {
       if (!(error instanceof AuthError && error.status === 401)) panelError(entry, error);
     }
   });
-  jobs.push(loadTotals(range).catch((error) => failures.push(error)));
+  jobs.push(
+    loadTotals(range).then(
+      () => {
+        page.stats.dataset.state = 'ok';
+        page.statsNote.hidden = true;
+      },
+      (error) => {
+        failures.push(error);
+        page.stats.dataset.state = 'error';
+        page.statsNote.textContent = `Totals failed: ${errorText(error)}`;
+        page.statsNote.hidden = false;
+      },
+    ),
+  );
   jobs.push(loadAlerts().catch((error) => failures.push(error)));
   await Promise.all(jobs);
   state.running = false;
@@ -256,12 +271,18 @@ async function refresh() {
     setPageState(failures.length ? 'partial' : 'ready');
     showBanner('');
   }
+  // Rate limited (429): wait as long as the gateway asks before the next round, not just 30 s.
+  const retryAfter = Math.max(
+    0,
+    ...failures.map((e) => (e instanceof HttpError && e.status === 429 ? (e.retryAfterSeconds ?? 60) : 0)),
+  );
+  const delay = Math.max(REFRESH_MS, retryAfter * 1000);
   const at = formatTime(Date.now(), timeZone, false);
   page.refreshStatus.textContent = document.hidden
     ? `updated ${at} · paused while the tab is hidden`
-    : `updated ${at} · next in ${REFRESH_MS / 1000} s`;
+    : `updated ${at} · next in ${Math.round(delay / 1000)} s${retryAfter ? ' (rate limited)' : ''}`;
   if (again) void refresh();
-  else scheduleRefresh();
+  else scheduleRefresh(delay);
 }
 
 /** @param {(typeof state.panels)[number]} entry */
