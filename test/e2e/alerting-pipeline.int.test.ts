@@ -448,6 +448,23 @@ describe('alerting engine with Alertmanager, JetStream, PagerDuty and webhooks',
         engine.live().some((a) => a.fingerprint === ipv6 && a.state === 'firing') ? true : undefined,
       { timeoutMs: 10_000 },
     );
+    // Firing alerts are re-sent (every second here) with an endsAt moved on, as Prometheus does.
+    const endsAt = async () => {
+      const res = await fetch(
+        `${amUrl}/api/v2/alerts?filter=${encodeURIComponent('alertname="HighIPv6Traffic"')}`,
+      );
+      const [alert] = (await res.json()) as { endsAt: string }[];
+      return Date.parse(alert?.endsAt ?? '');
+    };
+    const firstEnd = await endsAt();
+    expect(firstEnd).toBeGreaterThan(Date.now());
+    await waitFor(
+      'a later endsAt in Alertmanager',
+      async () => ((await endsAt()) > firstEnd ? true : undefined),
+      {
+        timeoutMs: 10_000,
+      },
+    );
     const firedAt = engine.live().find((a) => a.fingerprint === ipv6)?.firedAt;
     const triggersBefore = pdEvents(ipv6).length;
     await stopEngine();
