@@ -453,8 +453,18 @@ describe.skipIf(!haveChromium)('overview page in a browser', () => {
         body: JSON.stringify({ error: 'internal', message: 'internal error; see the gateway log' }),
       }),
     );
+    await page.route('**/api/v1/flows/totals?*', (route) =>
+      route.fulfill({
+        status: 503,
+        contentType: 'application/json',
+        body: '{"error":"unavailable","message":"busy"}',
+      }),
+    );
     await page.click('#refresh-now');
     await page.waitForSelector('body[data-state="partial"][data-refreshes="2"]', { timeout: 60_000 });
+    expect(await page.getAttribute('#stats', 'data-state')).toBe('error');
+    expect(await page.textContent('#stats-note')).toBe('Totals failed: HTTP 503: busy');
+    expect(await page.$$eval('[data-stat]', (tiles) => tiles.length)).toBe(4);
     const failed = '[data-panel="flows-protocol-port-mix"]';
     expect(await page.getAttribute(failed, 'data-state')).toBe('error');
     expect(await page.textContent(`${failed} .note`)).toBe(
@@ -464,7 +474,7 @@ describe.skipIf(!haveChromium)('overview page in a browser', () => {
     expect(await page.getAttribute('[data-panel="flows-top-source-as"]', 'data-state')).toBe('ok');
 
     expect(pageErrors).toEqual([]);
-    expect(consoleErrors.filter((e) => !/status of (404|500)/.test(e))).toEqual([]);
+    expect(consoleErrors.filter((e) => !/status of (404|500|503)/.test(e))).toEqual([]);
     await context.close();
   });
 
