@@ -1,11 +1,11 @@
 /**
- * A hand-written protobuf encoder for FlowRecord, the message the flows collector writes hundreds of thousands
+ * A hand-written protobuf encoder and decoder for FlowRecord, the message the flows collector writes hundreds of thousands
  * of times a second. It writes exactly the bytes `toBinary(FlowRecordSchema, record)` writes (fields in number
  * order, proto3 defaults left out) — the tests hold it to that — in a fraction of the time: the generic,
  * reflection-driven encoder took three quarters of the collector's time per record. Records with unknown
  * fields or negative enum values (neither comes from our decoders) go through `toBinary`.
  */
-import { toBinary } from '@bufbuild/protobuf';
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { type FlowRecord, FlowRecordSchema } from './gen/kansoku/flows/v1/flows_pb.ts';
 
 const VARINT = 0;
@@ -126,4 +126,237 @@ export function encodeFlowRecord(r: FlowRecord): Uint8Array {
   uint32Field(29, r.dstVlanId);
   if (r.applicationName.length > 0) bytesField(30, nameBytes(r.applicationName));
   return scratch.slice(0, pos);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Decoder. The processor and the detector read every record; `fromBinary` spent about 6 µs on each. This reads
+// the same message into the same shape (every field present, proto3 defaults where absent, bytes as views of the
+// input, as `fromBinary` gives them). Anything it does not expect — an unknown field, a wire type that does not
+// match, a truncated varint — goes to `fromBinary`, which keeps unknown fields and throws the errors callers
+// already handle.
+
+class NotFastPath extends Error {}
+const notFastPath = new NotFastPath();
+
+let input: Uint8Array = scratch;
+let at = 0;
+let end = 0;
+
+function readVarint32(): number {
+  let result = 0;
+  let shift = 0;
+  for (;;) {
+    if (at >= end) throw notFastPath;
+    const b = input[at++]!;
+    if (shift < 28) result |= (b & 0x7f) << shift;
+    else if (shift === 28) result |= (b & 0x0f) << 28;
+    // Bits above 32 are dropped, as protobuf does for uint32 fields; at most 10 bytes.
+    if (b < 0x80) return result >>> 0;
+    shift += 7;
+    if (shift >= 70) throw notFastPath;
+  }
+}
+
+const TWO_POW_32 = 4294967296;
+
+function readVarint64(): bigint {
+  let lo = 0;
+  let hi = 0;
+  let shift = 0;
+  for (;;) {
+    if (at >= end) throw notFastPath;
+    const b = input[at++]!;
+    if (shift < 28) lo |= (b & 0x7f) << shift;
+    else if (shift === 28) {
+      lo |= (b & 0x0f) << 28;
+      hi |= (b & 0x7f) >> 4;
+    } else if (shift < 64) hi |= (b & 0x7f) << (shift - 32);
+    if (b < 0x80) break;
+    shift += 7;
+    if (shift >= 70) throw notFastPath;
+  }
+  lo >>>= 0;
+  hi >>>= 0;
+  // Below 2^53 a Number is exact and BigInt(number) is one allocation; above, combine the halves.
+  if (hi < 0x200000) return BigInt(hi * TWO_POW_32 + lo);
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+function readBytes(): Uint8Array {
+  const length = readVarint32();
+  if (at + length > end) throw notFastPath;
+  const view = input.subarray(at, at + length);
+  at += length;
+  return view;
+}
+
+const utf8Decoder = new TextDecoder('utf-8', { fatal: true });
+
+function readString(): string {
+  const bytes = readBytes();
+  if (bytes.length <= 32) {
+    let ascii = true;
+    for (let i = 0; i < bytes.length; i++) {
+      if (bytes[i]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[]);
+  }
+  try {
+    return utf8Decoder.decode(bytes);
+  } catch {
+    throw notFastPath;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+
+function emptyFlowRecord(): FlowRecord {
+  return {
+    $typeName: 'kansoku.flows.v1.FlowRecord',
+    timeReceivedNs: 0n,
+    timeFlowStartNs: 0n,
+    timeFlowEndNs: 0n,
+    exporterAddress: EMPTY,
+    observationDomainId: 0,
+    flowProtocol: 0,
+    exportSequenceNumber: 0,
+    inInterface: 0,
+    outInterface: 0,
+    direction: 0,
+    ipVersion: 0,
+    srcAddress: EMPTY,
+    dstAddress: EMPTY,
+    srcPrefixLength: 0,
+    dstPrefixLength: 0,
+    srcPort: 0,
+    dstPort: 0,
+    protocol: 0,
+    tcpFlags: 0,
+    bytes: 0n,
+    packets: 0n,
+    samplingRate: 0,
+    rawBytes: 0n,
+    rawPackets: 0n,
+    srcAs: 0,
+    dstAs: 0,
+    nextHopAddress: EMPTY,
+    srcVlanId: 0,
+    dstVlanId: 0,
+    applicationName: '',
+  };
+}
+
+/** Field numbers of the uint64 fields; the others are uint32/enum varints, bytes, or the name. */
+const UINT64_FIELDS = new Set([1, 2, 3, 20, 21, 23, 24]);
+const BYTES_FIELDS = new Set([4, 12, 13, 27]);
+
+function decodeFast(bytes: Uint8Array): FlowRecord {
+  input = bytes;
+  at = 0;
+  end = bytes.length;
+  const r = emptyFlowRecord();
+  while (at < end) {
+    const key = readVarint32();
+    const field = key >>> 3;
+    const wireType = key & 7;
+    if (field === 30) {
+      if (wireType !== LENGTH_DELIMITED) throw notFastPath;
+      r.applicationName = readString();
+    } else if (BYTES_FIELDS.has(field)) {
+      if (wireType !== LENGTH_DELIMITED) throw notFastPath;
+      const value = readBytes();
+      if (field === 4) r.exporterAddress = value;
+      else if (field === 12) r.srcAddress = value;
+      else if (field === 13) r.dstAddress = value;
+      else r.nextHopAddress = value;
+    } else if (UINT64_FIELDS.has(field)) {
+      if (wireType !== VARINT) throw notFastPath;
+      const value = readVarint64();
+      if (field === 1) r.timeReceivedNs = value;
+      else if (field === 2) r.timeFlowStartNs = value;
+      else if (field === 3) r.timeFlowEndNs = value;
+      else if (field === 20) r.bytes = value;
+      else if (field === 21) r.packets = value;
+      else if (field === 23) r.rawBytes = value;
+      else r.rawPackets = value;
+    } else {
+      if (wireType !== VARINT || field < 5 || field > 29) throw notFastPath;
+      const value = readVarint32();
+      switch (field) {
+        case 5:
+          r.observationDomainId = value;
+          break;
+        // Enums are int32 on the wire: a negative one arrives as a 10-byte varint.
+        case 6:
+          r.flowProtocol = value | 0;
+          break;
+        case 7:
+          r.exportSequenceNumber = value;
+          break;
+        case 8:
+          r.inInterface = value;
+          break;
+        case 9:
+          r.outInterface = value;
+          break;
+        case 10:
+          r.direction = value | 0;
+          break;
+        case 11:
+          r.ipVersion = value | 0;
+          break;
+        case 14:
+          r.srcPrefixLength = value;
+          break;
+        case 15:
+          r.dstPrefixLength = value;
+          break;
+        case 16:
+          r.srcPort = value;
+          break;
+        case 17:
+          r.dstPort = value;
+          break;
+        case 18:
+          r.protocol = value;
+          break;
+        case 19:
+          r.tcpFlags = value;
+          break;
+        case 22:
+          r.samplingRate = value;
+          break;
+        case 25:
+          r.srcAs = value;
+          break;
+        case 26:
+          r.dstAs = value;
+          break;
+        case 28:
+          r.srcVlanId = value;
+          break;
+        case 29:
+          r.dstVlanId = value;
+          break;
+        default:
+          throw notFastPath;
+      }
+    }
+  }
+  return r;
+}
+
+/** Reads a FlowRecord exactly as `fromBinary(FlowRecordSchema, bytes)` does, several times faster. */
+export function decodeFlowRecord(bytes: Uint8Array): FlowRecord {
+  try {
+    return decodeFast(bytes);
+  } catch (error) {
+    if (error !== notFastPath) throw error;
+    return fromBinary(FlowRecordSchema, bytes);
+  } finally {
+    input = scratch;
+  }
 }

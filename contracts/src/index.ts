@@ -7,7 +7,7 @@
 // A domain's generated module can also be imported directly:
 // `@kansoku/contracts/gen/kansoku/bgp/v1/bgp_pb`.
 
-export { encodeFlowRecord } from './flow-record-codec.ts';
+export { decodeFlowRecord, encodeFlowRecord } from './flow-record-codec.ts';
 export * as bgp from './gen/kansoku/bgp/v1/bgp_pb.ts';
 export * as dns from './gen/kansoku/dns/v1/dns_pb.ts';
 export * as flows from './gen/kansoku/flows/v1/flows_pb.ts';

@@ -287,17 +287,19 @@ export const trafficByIpVersion = defineQuery({
     const step = effectiveStep(choice, p.step);
     const rows = await warehouse.query<{
       bucket: string;
-      ip_version: string;
+      version_label: string;
       bytes: string;
       packets: string;
       flows: string;
     }>(
+      // The label must not be called ip_version: ClickHouse substitutes SELECT aliases into WHERE, and the
+      // ip_version filter would then compare a string with a number.
       `SELECT toUnixTimestamp(toStartOfInterval(time, toIntervalSecond({step:UInt32}))) * 1000 AS bucket,
-              multiIf(ip_version = 6, 'IPv6', ip_version = 4, 'IPv4', 'unknown') AS ip_version,
+              multiIf(ip_version = 6, 'IPv6', ip_version = 4, 'IPv4', 'unknown') AS version_label,
               sum(bytes) AS bytes, sum(packets) AS packets, sum(flows) AS flows
        FROM ${source.table}
        WHERE ${ROLLUP_WHERE}
-       GROUP BY bucket, ip_version ORDER BY bucket, ip_version`,
+       GROUP BY bucket, version_label ORDER BY bucket, version_label`,
       { ...source.params, step },
     );
     return {
@@ -310,7 +312,7 @@ export const trafficByIpVersion = defineQuery({
       ],
       rows: rows.map((r) => ({
         time: num(r.bucket),
-        ip_version: r.ip_version,
+        ip_version: r.version_label,
         bps: (num(r.bytes) * 8) / step,
         pps: num(r.packets) / step,
         flows: num(r.flows),

@@ -4,7 +4,7 @@ import { parseIpAddress } from '@kansoku/contracts/ip-address';
 import { describe, expect, it } from 'vitest';
 import {
   aggregateFlowRecords,
-  decodeFlowRecord,
+  decodeFlowMessage,
   rawFlowRows,
   rollupPerHour,
   rollupPerMinute,
@@ -138,8 +138,14 @@ describe('raw flow rows', () => {
       srcVlanId: 100,
     });
     const earlier = record({ timeReceivedNs: at(0) });
-    const { table, rows } = rawFlowRows([first, earlier]);
+    const { table, tabSeparated } = rawFlowRows([first, earlier]);
     expect(table).toBe('{{db}}.flows_raw');
+    expect(tabSeparated.rows).toBe(2);
+    const rows = tabSeparated.data
+      .toString('utf8')
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => Object.fromEntries(line.split('\t').map((v, i) => [tabSeparated.columns[i], v])));
     expect(rows[0]).toMatchObject({
       time_received: '2023-11-14 22:14:00.000',
       src_address: '',
@@ -150,45 +156,49 @@ describe('raw flow rows', () => {
       time_flow_start: '2023-11-14 22:13:50.005',
       time_flow_end: '2023-11-14 22:14:00.000',
       exporter: '192.0.2.1',
-      observation_domain_id: 7,
-      flow_protocol: FlowProtocol.IPFIX,
-      in_interface: 10,
-      out_interface: 20,
-      direction: 0,
-      ip_version: 4,
+      observation_domain_id: '7',
+      flow_protocol: '3',
+      in_interface: '10',
+      out_interface: '20',
+      direction: '0',
+      ip_version: '4',
       src_address: '198.51.100.10',
       dst_address: '203.0.113.20',
-      src_prefix_length: 24,
-      dst_prefix_length: 16,
-      src_port: 443,
-      dst_port: 50_123,
-      protocol: 6,
-      tcp_flags: 0x12,
+      src_prefix_length: '24',
+      dst_prefix_length: '16',
+      src_port: '443',
+      dst_port: '50123',
+      protocol: '6',
+      tcp_flags: '18',
       bytes: '1500',
       packets: '100',
-      sampling_rate: 100,
+      sampling_rate: '100',
       raw_bytes: '15',
       raw_packets: '1',
-      src_as: 64_500,
-      dst_as: 64_501,
+      src_as: '64500',
+      dst_as: '64501',
       next_hop: '192.0.2.254',
-      src_vlan_id: 100,
-      dst_vlan_id: 0,
+      src_vlan_id: '100',
+      dst_vlan_id: '0',
       application: 'HTTPS',
     });
+    // An application name with a tab or newline stays one field of one row.
+    const odd = rawFlowRows([record({ applicationName: 'a\tb\nc\\' })]).tabSeparated.data.toString();
+    expect(odd.endsWith('\ta\\tb\\nc\\\\\n')).toBe(true);
   });
 
   it('writes the 1-minute, 1-hour and raw tables from one decoded batch', () => {
     const records = [record({}), record({ timeReceivedNs: at(90) })];
     const decoded = records.map((r) =>
-      decodeFlowRecord({ value: Buffer.from(toBinary(FlowRecordSchema, r)) }),
+      decodeFlowMessage({ value: Buffer.from(toBinary(FlowRecordSchema, r)) }),
     );
     const outputs = aggregateFlowRecords(decoded);
-    expect(outputs.map((o) => [o.table, o.rows.length])).toEqual([
+    expect(outputs.map((o) => [o.table, 'rows' in o ? o.rows.length : o.tabSeparated.rows])).toEqual([
       ['{{db}}.flows_traffic_1m', 2],
       ['{{db}}.flows_traffic_1h', 1],
       ['{{db}}.flows_raw', 2],
     ]);
-    expect(outputs[1]?.rows[0]).toMatchObject({ bytes: '3000', flows: 2 });
+    const hour = outputs[1];
+    expect(hour && 'rows' in hour ? hour.rows[0] : undefined).toMatchObject({ bytes: '3000', flows: 2 });
   });
 });

@@ -21,7 +21,7 @@ import { parseIpAddress } from '@kansoku/contracts/ip-address';
 import { createGateway, type Gateway } from '@kansoku/gateway';
 import { createMetricsRegistry, createWarehouse, migrate, silentLogger, type Warehouse } from '@kansoku/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aggregateFlowRecords } from '../src/processor.ts';
+import { writeFlowRecords } from '../src/processor.ts';
 import { chooseRollup, flowsQueries } from '../src/queries.ts';
 import { flowsMigrations } from '../src/tables.ts';
 
@@ -118,9 +118,7 @@ describe('flows queries on the embedded ClickHouse, through the gateway', () => 
   let gateway: Gateway;
 
   const write = async (records: FlowRecord[], token: string) => {
-    for (const out of aggregateFlowRecords(records)) {
-      await warehouse.insert(out.table, out.rows, { dedupToken: token });
-    }
+    await writeFlowRecords(warehouse, records, token);
   };
   const get = async (path: string, status = 200) => {
     const res = await gateway
@@ -212,6 +210,8 @@ describe('flows queries on the embedded ClickHouse, through the gateway', () => 
     // Filters: one exporter (written any way), one interface.
     const e2 = await rows(`traffic-by-ip-version?${LUNCH_HOUR}&step=3600&exporter=192.0.2.2`);
     expect(e2.map((r) => [r.ip_version, r.flows])).toEqual([['IPv4', 2]]);
+    const v6Only = await rows(`traffic-by-ip-version?${LUNCH_HOUR}&step=3600&ip_version=6`);
+    expect(v6Only.map((r) => [r.ip_version, r.flows])).toEqual([['IPv6', 8]]);
     const v6Exporter = await rows(`totals?${LUNCH_HOUR}&exporter=2001:DB8:0::1`);
     expect(v6Exporter).toEqual([{ flows: 8, bytes: 400, packets: 8 }]);
     const if30 = await rows(`totals?${LUNCH_HOUR}&interface=30`);

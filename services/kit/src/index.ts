@@ -15,4 +15,5 @@ export * from './random.ts';
 export type * from './service.ts';
 export * from './warehouse/ingest-ledger.ts';
 export * from './warehouse/migrations.ts';
+export * from './warehouse/tab-separated.ts';
 export * from './warehouse/warehouse.ts';

@@ -11,12 +11,19 @@ import { errorMessage, KansokuError } from '../errors.ts';
 import type { IncomingBatch, IncomingMessage, KafkaConsumer } from '../kafka/types.ts';
 import type { Component } from '../lifecycle.ts';
 import { type LedgerIntent, latestIntent, ledgerToken, writeIntent } from '../warehouse/ingest-ledger.ts';
-import type { Warehouse } from '../warehouse/warehouse.ts';
+import type { TabSeparatedRows, Warehouse } from '../warehouse/warehouse.ts';
 
 export interface SinkRows {
   /** `{{db}}.table`; the table needs `non_replicated_deduplication_window` (or replication). */
   table: string;
   rows: Record<string, unknown>[];
+}
+
+/** Rows for one table already written as TabSeparated text: for tables that take every record. */
+export interface SinkTabSeparated {
+  /** `{{db}}.table`, as for SinkRows. */
+  table: string;
+  tabSeparated: TabSeparatedRows;
 }
 
 export interface WarehouseSinkOptions<T> {
@@ -25,7 +32,7 @@ export interface WarehouseSinkOptions<T> {
   maxBatchMessages: number;
   maxBatchDelayMs: number;
   decode(message: IncomingMessage): T;
-  aggregate(items: T[]): SinkRows[];
+  aggregate(items: T[]): (SinkRows | SinkTabSeparated)[];
 }
 
 export interface WarehouseSinkDeps {
@@ -158,8 +165,11 @@ export function createWarehouseSink<T>(options: WarehouseSinkOptions<T>, deps: W
       await withRetry('ledger', () => writeIntent(warehouse, options.groupId, s.topic, s.partition, intent));
     }
     for (const output of outputs) {
+      const insertOptions = { dedupToken: intent.token };
       await withRetry(output.table, () =>
-        warehouse.insert(output.table, output.rows, { dedupToken: intent.token }),
+        'tabSeparated' in output
+          ? warehouse.insertTabSeparated(output.table, output.tabSeparated, insertOptions)
+          : warehouse.insert(output.table, output.rows, insertOptions),
       );
     }
     await consumer.commit(s.topic, s.partition, intent.last + 1n);
