@@ -31,7 +31,20 @@ export const gatewaySection = defineSection(
     cacheLiveTtlMs: Type.Integer({
       default: 10_000,
       minimum: 0,
-      description: 'Lifetime of a result whose range reaches into the last cacheSettleMs (still filling)',
+      description:
+        'Least lifetime of a result whose range reaches into the last cacheSettleMs (still filling)',
+    }),
+    cacheLiveMaxTtlMs: Type.Integer({
+      default: 60_000,
+      minimum: 0,
+      description:
+        'A live result is kept a sixth of its step (or alignment unit), between cacheLiveTtlMs and this',
+    }),
+    cacheServeStale: Type.Boolean({
+      default: true,
+      description:
+        'After its lifetime a result is still served for as long again while one request refreshes it; ' +
+        'a live window that slid past a boundary is answered with the previous window meanwhile',
     }),
     cachePastTtlMs: Type.Integer({
       default: 600_000,
@@ -46,7 +59,8 @@ export const gatewaySection = defineSection(
     cacheAlignMs: Type.Integer({
       default: 60_000,
       minimum: 1,
-      description: 'Alignment of from/to for queries without a step (the finest rollup grain)',
+      description:
+        'Least alignment of from/to; queries without a step align to 1, 5, 15 or 60 minutes by range length',
     }),
     rateLimitPerMinute: Type.Integer({
       default: 600,

@@ -3,7 +3,8 @@
  * the role check (onRequest), the parameter schema (fastify), the gateway's own limits on range,
  * step and points (whatever the query's validate does), the range aligned to the step, the query's
  * validate, then the cache and single flight, then the warehouse through the gate (slots, queue,
- * time budget). Each definition is audited when registered: a parameter without bounds stops startup.
+ * time budget). Each definition is audited when registered: a top-N limit or step without bounds
+ * stops startup; every other parameter the gateway bounds itself.
  */
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import {
@@ -49,19 +50,16 @@ function isBoundedLiteralUnion(schema: Schema): boolean {
   return Array.isArray(branches) && branches.every((b) => 'const' in b);
 }
 
-/** An anchored pattern without open-ended repetition (`^[0-9a-f]{16}$`) bounds the length by itself. */
-function boundedPattern(schema: Schema): boolean {
-  const pattern = schema.pattern;
-  if (typeof pattern !== 'string') return false;
-  return (
-    pattern.startsWith('^') && pattern.endsWith('$') && !/[*+]|\{\d*,\}/.test(pattern.replaceAll('\\', ''))
-  );
-}
+/** Longest string and array the gateway takes for a parameter whose schema sets no bound. */
+export const DEFAULT_MAX_STRING = 1024;
+export const DEFAULT_MAX_ITEMS = 100;
+const LIMIT_PARAMETER = /^(limit|top|n|count|size)$/;
 
 /**
- * Every parameter must be bounded, so no request can ask the warehouse for an unbounded amount of
- * work: strings need maxLength (or a fixed set of values), numbers a maximum (from/to excepted:
- * the gateway bounds their range), arrays maxItems, top-N limits at most MAX_LIMIT_PARAMETER.
+ * What a definition must bound itself, checked when it is registered (a failure stops startup and
+ * names the query and parameter): top-N limits (a maximum of at most MAX_LIMIT_PARAMETER), the step
+ * (1 s at least, and a maximum), from and to as integers that come together. Strings, arrays and
+ * other numbers the gateway bounds itself at request time (enforceParameterBounds).
  */
 export function auditQueryDefinition(query: QueryDefinition): void {
   const where = `query ${query.domain}/${query.name}`;
@@ -74,30 +72,53 @@ export function auditQueryDefinition(query: QueryDefinition): void {
   if (has('from') !== has('to')) fail(has('from') ? 'to' : 'from', 'is missing: from and to come together');
   for (const [name, schema] of Object.entries(properties)) {
     if (isBoundedLiteralUnion(schema) || 'const' in schema) continue;
-    switch (schema.type) {
-      case 'string':
-        if (typeof schema.maxLength !== 'number' && !Array.isArray(schema.enum) && !boundedPattern(schema))
-          fail(name, 'has no maxLength');
-        break;
-      case 'integer':
-      case 'number':
-        if (name === 'from' || name === 'to') {
-          if (schema.type !== 'integer') fail(name, 'must be an integer (ms since the epoch)');
-          break;
-        }
-        if (typeof schema.maximum !== 'number') fail(name, 'has no maximum');
-        if (typeof schema.minimum !== 'number') fail(name, 'has no minimum');
-        if (name === 'step' && (schema.minimum as number) < 1) fail(name, 'must be at least 1 second');
-        if (/^(limit|top|n)$/.test(name) && (schema.maximum as number) > MAX_LIMIT_PARAMETER)
-          fail(name, `allows more than ${MAX_LIMIT_PARAMETER}`);
-        break;
-      case 'array':
-        if (typeof schema.maxItems !== 'number') fail(name, 'has no maxItems');
-        break;
-      case 'boolean':
-        break;
-      default:
-        fail(name, `has a type the gateway cannot bound (${String(schema.type ?? 'union')})`);
+    const numeric = schema.type === 'integer' || schema.type === 'number';
+    if ((name === 'from' || name === 'to') && schema.type !== 'integer')
+      fail(name, 'must be an integer (ms since the epoch)');
+    if (name === 'step') {
+      if (!numeric || typeof schema.maximum !== 'number') fail(name, 'must be a number with a maximum');
+      if (typeof schema.minimum !== 'number' || schema.minimum < 1) fail(name, 'must be at least 1 second');
+    }
+    if (LIMIT_PARAMETER.test(name) && numeric) {
+      if (typeof schema.maximum !== 'number') fail(name, 'has no maximum');
+      if ((schema.maximum as number) > MAX_LIMIT_PARAMETER)
+        fail(name, `allows more than ${MAX_LIMIT_PARAMETER}`);
+    }
+  }
+}
+
+/**
+ * Every parameter within bounds before a query runs: numbers finite and within the schema's
+ * minimum/maximum (the schema check lets `1e400` through as an integer: Infinity, which would reach
+ * ClickHouse), strings and arrays no longer than the schema allows or, without a bound there,
+ * DEFAULT_MAX_STRING characters and DEFAULT_MAX_ITEMS items.
+ */
+export function enforceParameterBounds(schema: TSchema, params: Record<string, unknown>): void {
+  const properties = (schema.properties ?? {}) as Record<string, Schema>;
+  const refuse = (name: string, why: string) => {
+    throw new HttpError(400, 'bad_request', `${name}: ${why}`, name);
+  };
+  for (const [name, value] of Object.entries(params)) {
+    const bounds = properties[name];
+    if (typeof value === 'number') {
+      if (!Number.isFinite(value)) refuse(name, 'must be a finite number');
+      // Beyond 2^53 an integer has already lost digits in parsing: refuse it rather than round it.
+      if (bounds?.type === 'integer' && !Number.isSafeInteger(value)) refuse(name, 'is too large');
+      if (typeof bounds?.maximum === 'number' && value > bounds.maximum)
+        refuse(name, `must be <= ${bounds.maximum}`);
+      if (typeof bounds?.minimum === 'number' && value < bounds.minimum)
+        refuse(name, `must be >= ${bounds.minimum}`);
+    } else if (typeof value === 'string') {
+      const most = typeof bounds?.maxLength === 'number' ? bounds.maxLength : DEFAULT_MAX_STRING;
+      if (value.length > most) refuse(name, `must be at most ${most} characters`);
+    } else if (Array.isArray(value)) {
+      const most = typeof bounds?.maxItems === 'number' ? bounds.maxItems : DEFAULT_MAX_ITEMS;
+      if (value.length > most) refuse(name, `must have at most ${most} values`);
+      for (const item of value) {
+        if (typeof item === 'number' && !Number.isFinite(item)) refuse(name, 'must hold finite numbers');
+        if (typeof item === 'string' && item.length > DEFAULT_MAX_STRING)
+          refuse(name, `values must be at most ${DEFAULT_MAX_STRING} characters`);
+      }
     }
   }
 }
@@ -106,24 +127,6 @@ export function auditQueryDefinition(query: QueryDefinition): void {
  * The limits every query with a range obeys, whatever its own validate checks: from < to, a range
  * of at most MAX_RANGE_MS, bounds a DateTime can hold, and at most MAX_POINTS steps.
  */
-/**
- * Numbers within the schema's bounds and finite: the schema check lets `1e400` (Infinity) through as
- * an integer, and Infinity in a bound parameter would reach ClickHouse.
- */
-export function enforceNumberBounds(schema: TSchema, params: Record<string, unknown>): void {
-  const properties = (schema.properties ?? {}) as Record<string, Schema>;
-  for (const [name, value] of Object.entries(params)) {
-    if (typeof value !== 'number') continue;
-    if (!Number.isFinite(value))
-      throw new HttpError(400, 'bad_request', `${name}: must be a finite number`, name);
-    const bounds = properties[name];
-    if (typeof bounds?.maximum === 'number' && value > bounds.maximum)
-      throw new HttpError(400, 'bad_request', `${name}: must be <= ${bounds.maximum}`, name);
-    if (typeof bounds?.minimum === 'number' && value < bounds.minimum)
-      throw new HttpError(400, 'bad_request', `${name}: must be >= ${bounds.minimum}`, name);
-  }
-}
-
 export function enforceRangeLimits(params: Record<string, unknown>): void {
   const { from, to, step } = params;
   if (typeof from !== 'number' || typeof to !== 'number') return;
@@ -149,25 +152,62 @@ export function enforceRangeLimits(params: Record<string, unknown>): void {
   }
 }
 
-/**
- * from/to rounded out to whole steps (or `alignMs`), so a board whose `now` slides by seconds
- * asks the same question until a step boundary passes: the answer is the same buckets, each whole.
- */
-export function alignRange(
+/** Alignment units for queries without a step: the smallest that moves the range by at most 0.1%. */
+const NICE_UNITS_MS = [60_000, 300_000, 900_000, 3_600_000];
+
+/** The unit from/to are rounded to: the query's hint, the step, or a nice unit for the range. */
+export function alignmentUnit(
   params: Record<string, unknown>,
   alignMs: number | undefined,
-  defaultAlignMs: number,
-): Record<string, unknown> {
+  minimumMs: number,
+): number {
+  if (alignMs !== undefined) return alignMs;
   const { from, to, step } = params;
-  if (typeof from !== 'number' || typeof to !== 'number') return params;
-  const unit = alignMs ?? (typeof step === 'number' && step > 0 ? step * 1000 : defaultAlignMs);
-  if (unit <= 1) return params;
-  return { ...params, from: Math.floor(from / unit) * unit, to: Math.ceil(to / unit) * unit };
+  if (typeof step === 'number' && step > 0) return step * 1000;
+  if (typeof from !== 'number' || typeof to !== 'number') return minimumMs;
+  const wanted = (to - from) / 1000;
+  const unit = NICE_UNITS_MS.find((u) => u >= wanted) ?? NICE_UNITS_MS[NICE_UNITS_MS.length - 1]!;
+  return Math.max(minimumMs, unit);
 }
 
-/** Parameters in a fixed order, so the same question always has the same key. */
-export function cacheKey(path: string, params: Record<string, unknown>): string {
-  const keys = Object.keys(params).sort();
+/**
+ * from/to rounded down to whole units, so a board whose `now` slides by seconds asks the same
+ * question until a unit boundary passes: the answer is whole buckets, the still-filling newest one
+ * left out (it would show as a dip), and no range reaches into the future (where time-of-day averages
+ * would count seconds that have not happened). A range shorter than a unit keeps one unit.
+ */
+export function alignRange(params: Record<string, unknown>, unit: number): Record<string, unknown> {
+  const { from, to } = params;
+  if (typeof from !== 'number' || typeof to !== 'number' || unit <= 1) return params;
+  const alignedFrom = Math.floor(from / unit) * unit;
+  const alignedTo = Math.max(Math.floor(to / unit) * unit, alignedFrom + unit);
+  return { ...params, from: alignedFrom, to: alignedTo };
+}
+
+/**
+ * How long an answer is kept. A closed past range (ended before the settle time) cannot change:
+ * cachePastTtlMs. A live one is kept for a sixth of its resolution, between cacheLiveTtlMs and
+ * cacheLiveMaxTtlMs: a 1-minute chart for 10 s, a 30-day chart of hours for a minute.
+ */
+export function answerLifetime(
+  config: Pick<GatewayConfig, 'cacheSettleMs' | 'cacheLiveTtlMs' | 'cacheLiveMaxTtlMs' | 'cachePastTtlMs'>,
+  to: number | undefined,
+  unit: number,
+  nowMs: number,
+): number {
+  if (to !== undefined && to <= nowMs - config.cacheSettleMs) return config.cachePastTtlMs;
+  return Math.min(config.cacheLiveMaxTtlMs, Math.max(config.cacheLiveTtlMs, Math.floor(unit / 6)));
+}
+
+/**
+ * The query's own parameters in a fixed order, so the same question always has the same key
+ * (parameters the query does not declare, e.g. a cache-busting `_=…`, are not part of it).
+ */
+export function cacheKey(path: string, schema: TSchema, params: Record<string, unknown>): string {
+  const declared = (schema.properties ?? {}) as Record<string, unknown>;
+  const keys = Object.keys(params)
+    .filter((k) => k in declared)
+    .sort();
   return `${path}?${JSON.stringify(keys.map((k) => [k, params[k]]))}`;
 }
 
@@ -231,10 +271,10 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryRouteDeps):
       },
       async (request, reply) => {
         const raw = request.query as Record<string, unknown>;
-        enforceNumberBounds(query.params, raw);
+        enforceParameterBounds(query.params, raw);
         enforceRangeLimits(raw);
-        const params =
-          query.cache === false ? raw : alignRange(raw, cacheHints?.alignMs, config.cacheAlignMs);
+        const unit = alignmentUnit(raw, cacheHints?.alignMs, config.cacheAlignMs);
+        const params = query.cache === false ? raw : alignRange(raw, unit);
         try {
           query.validate?.(params as never);
         } catch (error) {
@@ -244,20 +284,41 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryRouteDeps):
           throw error;
         }
         const to = typeof params.to === 'number' ? params.to : undefined;
-        const live = to === undefined || to > now() - config.cacheSettleMs;
         const ttlMs = Math.min(
-          live ? config.cacheLiveTtlMs : config.cachePastTtlMs,
+          answerLifetime(config, to, unit, now()),
           cacheHints?.maxTtlMs ?? Number.POSITIVE_INFINITY,
         );
         const refresh = /\bno-cache\b/i.test(request.headers['cache-control'] ?? '');
+        // A live window that just slid past a boundary: the previous window's answer may stand in.
+        const previousKey =
+          config.cacheServeStale && to !== undefined && to > now() - config.cacheSettleMs - unit
+            ? cacheKey(path, query.params, {
+                ...params,
+                from: (params.from as number) - unit,
+                to: to - unit,
+              })
+            : undefined;
         const result = await cache.fetch(
-          cacheKey(path, params),
-          { ttlMs, refresh, bypass: query.cache === false },
+          cacheKey(path, query.params, params),
+          {
+            ttlMs,
+            staleMs: config.cacheServeStale ? ttlMs : 0,
+            refresh,
+            bypass: query.cache === false,
+            ...(previousKey ? { previousKey } : {}),
+          },
           () => answer(params),
         );
         const maxAge = result.expiresAt > 0 ? Math.floor((result.expiresAt - now()) / 1000) : 0;
         reply.header('x-kansoku-cache', result.outcome);
-        reply.header('cache-control', maxAge > 0 ? `private, max-age=${maxAge}` : 'private, no-store');
+        reply.header(
+          'cache-control',
+          maxAge > 0
+            ? `private, max-age=${maxAge}`
+            : result.outcome === 'stale'
+              ? 'private, max-age=0'
+              : 'private, no-store',
+        );
         reply.type('application/json; charset=utf-8');
         // Already JSON: sent as it is (the 200 schema documents it; serializing again would cost a parse).
         return reply.send(result.body as never);

@@ -16,6 +16,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatewayApp } from '../src/app.ts';
 import type { GatewayConfig } from '../src/config.ts';
+import { answerLifetime } from '../src/query-routes.ts';
 import { gatewayTestConfig } from './gateway-config.ts';
 
 const VIEWER = 'viewer-token-0001';
@@ -42,6 +43,23 @@ const echoRange = defineQuery({
         { name: 'to', type: 'time' },
       ],
       rows: rows.map((r) => ({ from: Number(r.from), to: Number(r.to) })),
+    };
+  },
+});
+
+const echoWindow = defineQuery({
+  domain: 'test',
+  name: 'echo-window',
+  summary: 'Echoes a range without a step',
+  description: 'Alignment of step-less queries',
+  params: Type.Object({ from: TimeRangeParams.from, to: TimeRangeParams.to }),
+  async run(p) {
+    return {
+      columns: [
+        { name: 'from', type: 'time' },
+        { name: 'to', type: 'time' },
+      ],
+      rows: [{ from: p.from, to: p.to }],
     };
   },
 });
@@ -121,7 +139,13 @@ describe('query routes', () => {
   let app: FastifyInstance;
 
   beforeAll(async () => {
-    app = await buildApp(db, { rateLimitPerMinute: 0, maxResultRows: 100 }, [echoRange, slow, many, fresh]);
+    app = await buildApp(db, { rateLimitPerMinute: 0, maxResultRows: 100 }, [
+      echoRange,
+      echoWindow,
+      slow,
+      many,
+      fresh,
+    ]);
   });
 
   afterAll(async () => {
@@ -140,7 +164,8 @@ describe('query routes', () => {
     expect(first.statusCode).toBe(200);
     expect(first.headers['x-kansoku-cache']).toBe('miss');
     expect(first.headers['content-type']).toMatch(/^application\/json/);
-    expect(first.json().rows).toEqual([{ from: base - 3_600_000, to: base + minute }]);
+    // Rounded down to whole minutes: the still-filling minute is left out.
+    expect(first.json().rows).toEqual([{ from: base - 3_600_000, to: base }]);
     const before = runs;
     const second = await get(
       `/api/v1/test/echo-range?from=${base - 3_600_000 + 35_000}&to=${base + 35_000}&step=60`,
@@ -152,6 +177,39 @@ describe('query routes', () => {
     const other = await get(`/api/v1/test/echo-range?from=${base - 3_600_000}&to=${base}&step=300`);
     expect(other.headers['x-kansoku-cache']).toBe('miss');
     expect(runs).toBe(before + 1);
+  });
+
+  it('answers a live window that slid past a boundary with the previous one while computing it', async () => {
+    const minute = 60_000;
+    const b = Math.floor(Date.now() / minute) * minute;
+    const url = (end: number) =>
+      `/api/v1/test/echo-range?from=${end - 3_600_000}&to=${end}&step=60&tag=slide`;
+    const w1 = await get(url(b));
+    expect(w1.headers['x-kansoku-cache']).toBe('miss');
+    const w2 = await get(url(b + minute));
+    expect(w2.headers['x-kansoku-cache']).toBe('stale');
+    expect(w2.headers['cache-control']).toBe('private, max-age=0');
+    expect(w2.body).toBe(w1.body);
+    // The new window was computed once in the background.
+    await new Promise((r) => setTimeout(r, 200));
+    const again = await get(url(b + minute));
+    expect(again.headers['x-kansoku-cache']).toBe('hit');
+    expect(again.json().rows).toEqual([{ from: b + minute - 3_600_000, to: b + minute }]);
+  });
+
+  it('aligns a range without a step to a unit that fits its length', async () => {
+    const hour = 3_600_000;
+    const end = Math.floor(Date.now() / hour) * hour - 2 * hour;
+    // 30 days: hours. The same question until the next hour.
+    const a = await get(`/api/v1/test/echo-window?from=${end - 30 * 86_400_000 + 1_000}&to=${end + 1_000}`);
+    const b = await get(
+      `/api/v1/test/echo-window?from=${end - 30 * 86_400_000 + 1_800_000}&to=${end + 1_800_000}`,
+    );
+    expect(a.json().rows).toEqual([{ from: end - 30 * 86_400_000, to: end }]);
+    expect(b.headers['x-kansoku-cache']).toBe('hit');
+    // A range shorter than its unit keeps one unit.
+    const short = await get(`/api/v1/test/echo-window?from=${end + 10_000}&to=${end + 20_000}`);
+    expect(short.json().rows).toEqual([{ from: end, to: end + 60_000 }]);
   });
 
   it('keeps a range that touches now briefly and a closed past range long', async () => {
@@ -226,6 +284,7 @@ describe('query routes', () => {
       // 1e400 passes the schema as an integer (Infinity); it must not reach the warehouse.
       ['from=1700000000000&to=1700003600000&step=1e400', 'step'],
       ['from=1e400&to=1700003600000&step=60', 'from'],
+      ['from=9999999999999999999999&to=1700003600000&step=60', 'from'],
     ];
     for (const [query, parameter] of cases) {
       const res = await get(`/api/v1/test/echo-range?${query}`);
@@ -239,6 +298,20 @@ describe('query routes', () => {
     expect(metrics.body).toMatch(/kansoku_gateway_cache_requests_total\{outcome="hit"\} [1-9]/);
     expect(metrics.body).toMatch(/kansoku_gateway_cache_requests_total\{outcome="miss"\} [1-9]/);
     expect(metrics.body).toMatch(/kansoku_gateway_cache_entries [1-9]/);
+  });
+});
+
+describe('answer lifetimes', () => {
+  const config = gatewayTestConfig();
+  const now = Date.UTC(2026, 0, 1, 12, 0);
+  it('keeps a live answer a sixth of its resolution within bounds, a settled one long', () => {
+    expect(answerLifetime(config, now, 60_000, now)).toBe(10_000);
+    expect(answerLifetime(config, now, 300_000, now)).toBe(50_000);
+    expect(answerLifetime(config, now, 3_600_000, now)).toBe(60_000);
+    expect(answerLifetime(config, undefined, 60_000, now)).toBe(10_000);
+    // Every bucket older than cacheSettleMs: the answer cannot change any more.
+    expect(answerLifetime(config, now - 300_000, 3_600_000, now)).toBe(600_000);
+    expect(answerLifetime(config, now - 299_000, 3_600_000, now)).toBe(60_000);
   });
 });
 
@@ -285,27 +358,53 @@ describe('rate limits', () => {
 });
 
 describe('query definitions', () => {
-  it('refuse to start with a parameter the gateway cannot bound', async () => {
-    {
-      const unbounded = defineQuery({
-        domain: 'test',
-        name: 'unbounded',
-        summary: 'x',
-        description: 'x',
-        params: Type.Object({ name: Type.String(), top: Type.Integer({ minimum: 1 }) }),
-        async run() {
-          return { columns: [], rows: [] };
-        },
-      });
-      await expect(buildApp(db, {}, [unbounded])).rejects.toThrow(
-        'query test/unbounded: parameter name has no maxLength',
-      );
-      const hugeTop = defineQuery({
-        ...unbounded,
-        name: 'huge-top',
-        params: Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1_000_000 }) }),
-      });
-      await expect(buildApp(db, {}, [hugeTop])).rejects.toThrow(/parameter limit allows more than 10000/);
+  const definition = (params: ReturnType<typeof Type.Object>) =>
+    defineQuery({
+      domain: 'test',
+      name: 'definition',
+      summary: 'x',
+      description: 'x',
+      params,
+      async run() {
+        return { columns: [], rows: [] };
+      },
+    });
+
+  it('refuse to start with a top-N limit or a step the gateway cannot bound', async () => {
+    await expect(
+      buildApp(db, {}, [definition(Type.Object({ top: Type.Integer({ minimum: 1 }) }))]),
+    ).rejects.toThrow('query test/definition: parameter top has no maximum');
+    await expect(
+      buildApp(db, {}, [
+        definition(Type.Object({ limit: Type.Integer({ minimum: 1, maximum: 1_000_000 }) })),
+      ]),
+    ).rejects.toThrow(/parameter limit allows more than 10000/);
+    await expect(
+      buildApp(db, {}, [definition(Type.Object({ from: TimeRangeParams.from, step: TimeRangeParams.step }))]),
+    ).rejects.toThrow(/parameter to is missing/);
+  });
+
+  it('bound a string the schema leaves open at request time', async () => {
+    const app = await buildApp(db, {}, [
+      definition(
+        Type.Object({ name: Type.Optional(Type.String()), ids: Type.Optional(Type.Array(Type.String())) }),
+      ),
+    ]);
+    try {
+      const get = (query: string) =>
+        app.inject({
+          url: `/api/v1/test/definition?${query}`,
+          headers: { authorization: `Bearer ${VIEWER}` },
+        });
+      expect((await get(`name=${'a'.repeat(1024)}`)).statusCode).toBe(200);
+      const long = await get(`name=${'a'.repeat(1025)}`);
+      expect(long.statusCode).toBe(400);
+      expect(long.json()).toMatchObject({ parameter: 'name' });
+      const many = await get(Array.from({ length: 101 }, (_, i) => `ids=${i}`).join('&'));
+      expect(many.statusCode).toBe(400);
+      expect(many.json()).toMatchObject({ parameter: 'ids' });
+    } finally {
+      await app.close();
     }
   });
 });

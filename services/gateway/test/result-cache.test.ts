@@ -92,6 +92,77 @@ describe('result cache', () => {
     }
   });
 
+  it('serves a result past its lifetime while one background run refreshes it, then the new one', async () => {
+    const t = setup();
+    await t.cache.fetch('s', { ttlMs: 1000, staleMs: 1000 }, t.produce('old'));
+    t.advance(1500);
+    let release: (body: string) => void = () => {};
+    let refreshes = 0;
+    const slow = () => {
+      refreshes++;
+      return new Promise<string>((resolve) => {
+        release = resolve;
+      });
+    };
+    const first = await t.cache.fetch('s', { ttlMs: 1000, staleMs: 1000 }, slow);
+    const second = await t.cache.fetch('s', { ttlMs: 1000, staleMs: 1000 }, slow);
+    expect([first.outcome, second.outcome]).toEqual(['stale', 'stale']);
+    expect([first.body, second.body]).toEqual(['old', 'old']);
+    expect(refreshes).toBe(1);
+    release('new');
+    await new Promise((r) => setImmediate(r));
+    expect(await t.cache.fetch('s', { ttlMs: 1000, staleMs: 1000 }, slow)).toMatchObject({
+      body: 'new',
+      outcome: 'hit',
+    });
+    // Past the stale window the result is gone: the request waits for a fresh one.
+    t.advance(2500);
+    const late = await t.cache.fetch('s', { ttlMs: 1000, staleMs: 1000 }, t.produce('newest'));
+    expect(late).toMatchObject({ body: 'newest', outcome: 'miss' });
+    expect(await t.metrics.metrics()).toMatch(/kansoku_gateway_cache_requests_total\{outcome="stale"\} 2/);
+  });
+
+  it('answers a new window with the previous window while computing it once', async () => {
+    const t = setup();
+    await t.cache.fetch('w1', { ttlMs: 10_000 }, t.produce('window 1'));
+    let release: (body: string) => void = () => {};
+    let runs = 0;
+    const slow = () => {
+      runs++;
+      return new Promise<string>((resolve) => {
+        release = resolve;
+      });
+    };
+    const options = { ttlMs: 10_000, previousKey: 'w1' };
+    const first = await t.cache.fetch('w2', options, slow);
+    const second = await t.cache.fetch('w2', options, slow);
+    expect([first, second].map((a) => [a.outcome, a.body])).toEqual([
+      ['stale', 'window 1'],
+      ['stale', 'window 1'],
+    ]);
+    expect(runs).toBe(1);
+    release('window 2');
+    await new Promise((r) => setImmediate(r));
+    expect(await t.cache.fetch('w2', options, slow)).toMatchObject({ outcome: 'hit', body: 'window 2' });
+    // Without a previous answer the request waits.
+    expect((await t.cache.fetch('w9', { ttlMs: 10_000, previousKey: 'w8' }, t.produce('9'))).outcome).toBe(
+      'miss',
+    );
+  });
+
+  it('keeps serving the stale result when its refresh fails, and counts the failure', async () => {
+    const t = setup();
+    await t.cache.fetch('f', { ttlMs: 1000, staleMs: 5000 }, t.produce('old'));
+    t.advance(1500);
+    const failing = async () => {
+      throw new Error('warehouse down');
+    };
+    expect((await t.cache.fetch('f', { ttlMs: 1000, staleMs: 5000 }, failing)).body).toBe('old');
+    await new Promise((r) => setImmediate(r));
+    expect((await t.cache.fetch('f', { ttlMs: 1000, staleMs: 5000 }, t.produce('x'))).outcome).toBe('stale');
+    expect(await t.metrics.metrics()).toMatch(/kansoku_gateway_cache_refresh_failures_total 1/);
+  });
+
   it('passes a failure to every waiter and keeps nothing', async () => {
     const t = setup();
     const failing = async () => {
