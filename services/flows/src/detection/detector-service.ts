@@ -7,8 +7,8 @@
  * Records carry their own time; detectors run on it, so a replayed capture is judged as it happened. When
  * records stop, a timer moves detector time on at the wall clock's pace from the last record's time.
  */
-import { fromBinary } from '@bufbuild/protobuf';
-import { FlowRecordSchema } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
+import { decodeFlowRecord } from '@kansoku/contracts/flow-record-codec';
+import type { FlowRecord } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import { formatIpAddress } from '@kansoku/contracts/ip-address';
 import {
   type Component,
@@ -70,9 +70,9 @@ export function createFlowsDetector(
         onBatch: async (batch) => {
           let malformed = 0;
           for (const message of batch.messages) {
-            let record: ReturnType<typeof fromBinary<typeof FlowRecordSchema>>;
+            let record: FlowRecord;
             try {
-              record = fromBinary(FlowRecordSchema, message.value);
+              record = decodeFlowRecord(message.value);
             } catch {
               malformed++;
               continue;
