@@ -1,3 +1,4 @@
+import { topics } from '@kansoku/contracts';
 import type { ReplayerDefinition } from '@kansoku/kit';
 import { type DnsReplayOptions, dnsReplayOptionsSchema, replayDnsFile } from './dns-replay.ts';
 
@@ -9,10 +10,21 @@ export const dnsReplayer: ReplayerDefinition = {
   options: dnsReplayOptionsSchema,
   async run(file, options, context) {
     const log = context.runtime.log.child({ component: 'dns-replay' });
+    const replayOptions = options as unknown as DnsReplayOptions;
+    // The platform creates the registered topics; another one (a test, a side topic) is created here.
+    if (replayOptions.topic !== topics.dnsQueries.name) {
+      await context.runtime.kafkaAdmin().ensureTopics([
+        {
+          name: replayOptions.topic,
+          partitions: topics.dnsQueries.defaultPartitions,
+          retentionMs: topics.dnsQueries.retentionMs,
+        },
+      ]);
+    }
     const producer = context.runtime.kafkaProducer(log);
     await producer.start();
     try {
-      const summary = await replayDnsFile(file, options as unknown as DnsReplayOptions, {
+      const summary = await replayDnsFile(file, replayOptions, {
         producer,
         log,
         progress: context.progress,
