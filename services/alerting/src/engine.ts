@@ -232,13 +232,17 @@ export function createAlertingEngine(config: AlertingEngineConfig, deps: Alertin
       );
       const notification = notificationOf(t.alert, notify, generatorUrls.get(t.alert.fingerprint));
       if (notify === 'resolved') generatorUrls.delete(t.alert.fingerprint);
-      for (const outbox of deps.outboxes) {
-        try {
-          await outbox.enqueue(notification);
-        } catch (error) {
-          log.error({ err: errorMessage(error), notifier: outbox.notifier.name }, 'notification not queued');
-        }
-      }
+      // Outboxes write in parallel; each still takes this alert's events in order.
+      await Promise.all(
+        deps.outboxes.map((outbox) =>
+          outbox.enqueue(notification).catch((error) => {
+            log.error(
+              { err: errorMessage(error), notifier: outbox.notifier.name },
+              'notification not queued',
+            );
+          }),
+        ),
+      );
     }
   }
 
