@@ -35,6 +35,8 @@ export interface GatewayAppOptions {
   /** Shared cache and gate (tests and benchmarks look inside); by default the app makes its own. */
   cache?: ResultCache;
   gate?: WarehouseGate;
+  /** The clock of the cache and the range alignment (tests move it). */
+  now?: () => number;
 }
 
 const HealthBody = Type.Object({
@@ -62,6 +64,7 @@ export async function gatewayApp(app: FastifyInstance, options: GatewayAppOption
         maxBytes: config.cacheMaxBytes,
       },
       options.metrics,
+      options.now,
     );
   const gate =
     options.gate ??
@@ -200,5 +203,6 @@ export async function gatewayApp(app: FastifyInstance, options: GatewayAppOption
     cache,
     gate,
     errorResponses,
+    ...(options.now ? { now: options.now } : {}),
   });
 }

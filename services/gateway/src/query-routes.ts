@@ -171,16 +171,23 @@ export function alignmentUnit(
 }
 
 /**
- * from/to rounded down to whole units, so a board whose `now` slides by seconds asks the same
- * question until a unit boundary passes: the answer is whole buckets, the still-filling newest one
- * left out (it would show as a dip), and no range reaches into the future (where time-of-day averages
- * would count seconds that have not happened). A range shorter than a unit keeps one unit.
+ * from/to rounded out to whole units, so a board whose `now` slides by seconds asks the same
+ * question until a unit boundary passes: the answer is whole buckets. The end is never later than
+ * the last boundary before now: the still-filling bucket is left out (it would show as a dip) and no
+ * range reaches into the future (where time-of-day averages would count seconds not yet lived).
+ * A range that ends up shorter than a unit keeps one unit.
  */
-export function alignRange(params: Record<string, unknown>, unit: number): Record<string, unknown> {
+export function alignRange(
+  params: Record<string, unknown>,
+  unit: number,
+  nowMs: number,
+): Record<string, unknown> {
   const { from, to } = params;
   if (typeof from !== 'number' || typeof to !== 'number' || unit <= 1) return params;
   const alignedFrom = Math.floor(from / unit) * unit;
-  const alignedTo = Math.max(Math.floor(to / unit) * unit, alignedFrom + unit);
+  const ceiled = Math.ceil(to / unit) * unit;
+  const lastBoundary = Math.floor(nowMs / unit) * unit;
+  const alignedTo = Math.max(Math.min(ceiled, Math.max(lastBoundary, alignedFrom)), alignedFrom + unit);
   return { ...params, from: alignedFrom, to: alignedTo };
 }
 
@@ -274,7 +281,7 @@ export function registerQueryRoutes(app: FastifyInstance, deps: QueryRouteDeps):
         enforceParameterBounds(query.params, raw);
         enforceRangeLimits(raw);
         const unit = alignmentUnit(raw, cacheHints?.alignMs, config.cacheAlignMs);
-        const params = query.cache === false ? raw : alignRange(raw, unit);
+        const params = query.cache === false ? raw : alignRange(raw, unit, now());
         try {
           query.validate?.(params as never);
         } catch (error) {

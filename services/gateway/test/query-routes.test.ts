@@ -111,6 +111,7 @@ async function buildApp(
   db: TestWarehouse,
   config: Partial<GatewayConfig>,
   queries: QueryDefinition[],
+  now?: () => number,
 ): Promise<FastifyInstance> {
   const app = Fastify();
   await app.register(gatewayApp, {
@@ -121,6 +122,7 @@ async function buildApp(
     version: 'test',
     queries,
     health: [],
+    ...(now ? { now } : {}),
   });
   await app.ready();
   return app;
@@ -164,8 +166,8 @@ describe('query routes', () => {
     expect(first.statusCode).toBe(200);
     expect(first.headers['x-kansoku-cache']).toBe('miss');
     expect(first.headers['content-type']).toMatch(/^application\/json/);
-    // Rounded down to whole minutes: the still-filling minute is left out.
-    expect(first.json().rows).toEqual([{ from: base - 3_600_000, to: base }]);
+    // Rounded out to whole minutes.
+    expect(first.json().rows).toEqual([{ from: base - 3_600_000, to: base + minute }]);
     const before = runs;
     const second = await get(
       `/api/v1/test/echo-range?from=${base - 3_600_000 + 35_000}&to=${base + 35_000}&step=60`,
@@ -179,22 +181,35 @@ describe('query routes', () => {
     expect(runs).toBe(before + 1);
   });
 
-  it('answers a live window that slid past a boundary with the previous one while computing it', async () => {
+  it('ends a live range at the last boundary, and answers a window that just slid with the previous one', async () => {
     const minute = 60_000;
-    const b = Math.floor(Date.now() / minute) * minute;
-    const url = (end: number) =>
-      `/api/v1/test/echo-range?from=${end - 3_600_000}&to=${end}&step=60&tag=slide`;
-    const w1 = await get(url(b));
-    expect(w1.headers['x-kansoku-cache']).toBe('miss');
-    const w2 = await get(url(b + minute));
-    expect(w2.headers['x-kansoku-cache']).toBe('stale');
-    expect(w2.headers['cache-control']).toBe('private, max-age=0');
-    expect(w2.body).toBe(w1.body);
-    // The new window was computed once in the background.
-    await new Promise((r) => setTimeout(r, 200));
-    const again = await get(url(b + minute));
-    expect(again.headers['x-kansoku-cache']).toBe('hit');
-    expect(again.json().rows).toEqual([{ from: b + minute - 3_600_000, to: b + minute }]);
+    let clock = Math.floor(Date.now() / minute) * minute + 55_000;
+    const timed = await buildApp(db, { rateLimitPerMinute: 0 }, [echoRange], () => clock);
+    try {
+      const ask = () =>
+        timed.inject({
+          url: `/api/v1/test/echo-range?from=${clock - 3_600_000}&to=${clock}&step=60`,
+          headers: { authorization: `Bearer ${VIEWER}` },
+        });
+      const boundary = clock - 55_000;
+      const w1 = await ask();
+      expect(w1.headers['x-kansoku-cache']).toBe('miss');
+      // The still-filling minute is left out.
+      expect(w1.json().rows).toEqual([{ from: boundary - 3_600_000, to: boundary }]);
+      // 10 s later the window has slid past a boundary; the previous answer is within its stale window.
+      clock += 10_000;
+      const w2 = await ask();
+      expect(w2.headers['x-kansoku-cache']).toBe('stale');
+      expect(w2.headers['cache-control']).toBe('private, max-age=0');
+      expect(w2.body).toBe(w1.body);
+      // The new window was computed once in the background.
+      await new Promise((r) => setTimeout(r, 300));
+      const again = await ask();
+      expect(again.headers['x-kansoku-cache']).toBe('hit');
+      expect(again.json().rows).toEqual([{ from: boundary + minute - 3_600_000, to: boundary + minute }]);
+    } finally {
+      await timed.close();
+    }
   });
 
   it('aligns a range without a step to a unit that fits its length', async () => {
@@ -205,7 +220,7 @@ describe('query routes', () => {
     const b = await get(
       `/api/v1/test/echo-window?from=${end - 30 * 86_400_000 + 1_800_000}&to=${end + 1_800_000}`,
     );
-    expect(a.json().rows).toEqual([{ from: end - 30 * 86_400_000, to: end }]);
+    expect(a.json().rows).toEqual([{ from: end - 30 * 86_400_000, to: end + hour }]);
     expect(b.headers['x-kansoku-cache']).toBe('hit');
     // A range shorter than its unit keeps one unit.
     const short = await get(`/api/v1/test/echo-window?from=${end + 10_000}&to=${end + 20_000}`);
