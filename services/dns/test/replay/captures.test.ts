@@ -5,7 +5,8 @@
  */
 
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DnsQuery } from '@kansoku/contracts/gen/kansoku/dns/v1/dns_pb';
 import { silentLogger } from '@kansoku/kit';
@@ -20,6 +21,15 @@ const pcaps = captureFiles('dns', /\.pcap(ng)?$/);
 const haveTshark = tsharkAvailable();
 if (pcaps.length === 0) console.warn('captures/dns absent: DNS capture tests skipped');
 else if (!haveTshark) console.warn('tshark not installed: DNS capture oracle skipped');
+
+function editcapAvailable(): boolean {
+  try {
+    execFileSync('editcap', ['-h'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function decode(name: string) {
   const records: DnsQuery[] = [];
@@ -142,6 +152,35 @@ describe.skipIf(pcaps.length === 0)('DNS captures', () => {
     expect(updates.at(-1)).toEqual([total, records.length]);
     expect(dnsFileKind(Buffer.from([0x0a, 0x0d, 0x0d, 0x0a]))).toBe('pcapng');
     expect(dnsFileKind(Buffer.from('not a capture'))).toBeUndefined();
+  });
+
+  it.skipIf(!editcapAvailable())('reads the same capture as pcapng (converted by editcap)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kansoku-dns-pcapng-'));
+    try {
+      const name = pcaps.find((p) => p.includes('ip6_fragmented')) ?? pcaps[0]!;
+      const converted = join(dir, 'capture.pcapng');
+      execFileSync('editcap', ['-F', 'pcapng', join(capturesRoot(), 'dns', name), converted], {
+        stdio: 'ignore',
+      });
+      const producer = memoryProducer();
+      const summary = await replayDnsFile(
+        converted,
+        {
+          topic: 't',
+          ports: '53',
+          pairingTimeoutMs: 10_000,
+          resolverIdentity: '',
+          maxQueuedRecords: 1000,
+          maxSendRecords: 100,
+        },
+        { producer, log: silentLogger() },
+      );
+      const { records } = decode(name);
+      expect(summary).toMatchObject({ kind: 'pcapng', records: records.length, errors: 0 });
+      expect(producer.records).toEqual(records);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('replays the dnstap file', async () => {
