@@ -19,6 +19,7 @@ import { encode, keyOf, topics } from '@kansoku/contracts';
 import type { PeerEvent, RouteUpdate } from '@kansoku/contracts/gen/kansoku/bgp/v1/bgp_pb';
 import { errorMessage, type KafkaProducer, type OutgoingMessage } from '@kansoku/kit';
 import { createRateLimitedLog, type WarnLogger } from '@kansoku/kit/net/rate-limited-log';
+import { encodeRouteUpdate } from './route-update-codec.ts';
 
 export interface BgpPublisherConfig {
   updatesTopic: string;
@@ -145,10 +146,7 @@ export function createBgpPublisher<Owner>(
       if (updates.length === 0) return;
       for (const update of updates) {
         const run = runFor(config.updatesTopic, owner);
-        run.messages.push({
-          key: keyOf(topics.bgpUpdates, update),
-          value: encode(topics.bgpUpdates, update),
-        });
+        run.messages.push({ key: keyOf(topics.bgpUpdates, update), value: encodeRouteUpdate(update) });
       }
       counts.updates += updates.length;
       setOutstanding(outstanding + updates.length);
