@@ -7,8 +7,7 @@
  * Queries carry their own time; detectors run on it, so a replayed capture is judged as it happened. When
  * queries stop, a timer moves detector time on at the wall clock's pace from the last query's time.
  */
-import { fromBinary } from '@bufbuild/protobuf';
-import { type DnsQuery, DnsQuerySchema } from '@kansoku/contracts/gen/kansoku/dns/v1/dns_pb';
+import type { DnsQuery } from '@kansoku/contracts/gen/kansoku/dns/v1/dns_pb';
 import { formatIpAddress } from '@kansoku/contracts/ip-address';
 import {
   type Component,
@@ -22,6 +21,7 @@ import {
 } from '@kansoku/kit';
 import { Type } from '@sinclair/typebox';
 import { queryTimeMs, RCODE_NXDOMAIN } from '../processor/aggregate.ts';
+import { decodeDnsQueryFast } from '../processor/dns-query-decoder.ts';
 import { DNS_QUERIES_TOPIC } from '../processor/processor.ts';
 import { registeredDomain, subdomainPart } from '../processor/zone.ts';
 import {
@@ -144,7 +144,7 @@ export function createDnsDetector(
           for (const message of batch.messages) {
             let q: DnsQuery;
             try {
-              q = fromBinary(DnsQuerySchema, message.value);
+              q = decodeDnsQueryFast(message.value);
             } catch {
               malformed++;
               continue;

@@ -167,113 +167,146 @@ export interface AggregateOptions {
 }
 
 /** Every table's rows for one batch: what the sink inserts, each with the batch's dedup token. */
+/** Sums minute cells into hour cells (hour rows are always the sum of the minute rows). */
+function hourCells<C extends { time: number }>(
+  minute: Map<string, C>,
+  keyOf: (c: C) => string,
+  merge: (into: C, from: C) => void,
+  copy: (c: C, time: number) => C,
+): Map<string, C> {
+  const out = new Map<string, C>();
+  for (const c of minute.values()) {
+    const time = Math.floor(c.time / 3600) * 3600;
+    const key = `${time}|${keyOf(c)}`;
+    const cell = out.get(key);
+    if (cell) merge(cell, c);
+    else out.set(key, copy(c, time));
+  }
+  return out;
+}
+
 export function aggregateDnsQueries(records: readonly DnsQuery[], options: AggregateOptions): SinkRows[] {
   const minute = new Map<string, QueryCell>();
-  const hour = new Map<string, QueryCell>();
   const clientsMinute = new Map<string, ClientCell>();
-  const clientsHour = new Map<string, ClientCell>();
   const zonesMinute = new Map<string, ZoneCell>();
-  const zonesHour = new Map<string, ZoneCell>();
   const raw: { ms: number; q: DnsQuery; client: string; zone: string }[] = [];
+  const keepRaw = options.rawSampleOneIn > 0;
 
+  // One pass over the records into the minute cells; the hour cells are summed from them afterwards. Keys
+  // are single strings (no per-record arrays): this loop is the processor's hot path.
   for (const q of records) {
     const ms = queryTimeMs(q);
     const tMinute = Math.floor(ms / 60_000) * 60;
-    const tHour = Math.floor(ms / 3_600_000) * 3600;
     const resolver = q.resolverIdentity;
     const ipVersion = ipVersionNumber(q.ipVersion);
     const answered = q.responseSeen ? 1 : 0;
     const rcode = answered ? q.rcode : 0;
-    const latencyUs = answered ? Number(q.responseTimeUs) : 0;
     const client = addressOf(q.clientAddress);
     const zone = registeredDomain(q.qname);
     const nx = answered && rcode === RCODE_NXDOMAIN ? 1 : 0;
     const sf = answered && rcode === RCODE_SERVFAIL ? 1 : 0;
 
-    const cellKey = `${resolver}|${ipVersion}|${q.transport}|${q.qtype}|${answered}|${rcode}`;
-    for (const [map, time] of [
-      [minute, tMinute],
-      [hour, tHour],
-    ] as const) {
-      const key = `${time}|${cellKey}`;
-      let cell = map.get(key);
-      if (!cell) {
-        cell = {
-          time,
-          resolver,
-          ip_version: ipVersion,
-          protocol: q.transport,
-          qtype: q.qtype,
-          answered,
-          rcode,
-          queries: 0,
-          truncated: 0,
-          query_bytes: 0,
-          response_bytes: 0,
-          response_time_us: 0,
-          latency: new Map(),
-        };
-        map.set(key, cell);
-      }
-      cell.queries++;
-      cell.query_bytes += q.querySizeBytes;
-      if (answered) {
-        if (q.truncated) cell.truncated++;
-        cell.response_bytes += q.responseSizeBytes;
-        cell.response_time_us += latencyUs;
-        const b = latencyBucket(latencyUs);
-        cell.latency.set(b, (cell.latency.get(b) ?? 0) + 1);
-      }
+    const key = `${tMinute}|${resolver}|${ipVersion}|${q.transport}|${q.qtype}|${answered}|${rcode}`;
+    let cell = minute.get(key);
+    if (!cell) {
+      cell = {
+        time: tMinute,
+        resolver,
+        ip_version: ipVersion,
+        protocol: q.transport,
+        qtype: q.qtype,
+        answered,
+        rcode,
+        queries: 0,
+        truncated: 0,
+        query_bytes: 0,
+        response_bytes: 0,
+        response_time_us: 0,
+        latency: new Map(),
+      };
+      minute.set(key, cell);
+    }
+    cell.queries++;
+    cell.query_bytes += q.querySizeBytes;
+    if (answered) {
+      const latencyUs = Number(q.responseTimeUs);
+      if (q.truncated) cell.truncated++;
+      cell.response_bytes += q.responseSizeBytes;
+      cell.response_time_us += latencyUs;
+      const b = latencyBucket(latencyUs);
+      cell.latency.set(b, (cell.latency.get(b) ?? 0) + 1);
     }
 
-    const clientKey = `${resolver}|${ipVersion}|${client}`;
-    for (const [map, time] of [
-      [clientsMinute, tMinute],
-      [clientsHour, tHour],
-    ] as const) {
-      const key = `${time}|${clientKey}`;
-      let cell = map.get(key);
-      if (!cell) {
-        cell = {
-          time,
-          resolver,
-          ip_version: ipVersion,
-          client,
-          queries: 0,
-          a_queries: 0,
-          aaaa_queries: 0,
-          nxdomain: 0,
-          servfail: 0,
-        };
-        map.set(key, cell);
-      }
-      cell.queries++;
-      if (q.qtype === QTYPE_A) cell.a_queries++;
-      else if (q.qtype === QTYPE_AAAA) cell.aaaa_queries++;
-      cell.nxdomain += nx;
-      cell.servfail += sf;
+    const clientKey = `${tMinute}|${resolver}|${ipVersion}|${client}`;
+    let c = clientsMinute.get(clientKey);
+    if (!c) {
+      c = {
+        time: tMinute,
+        resolver,
+        ip_version: ipVersion,
+        client,
+        queries: 0,
+        a_queries: 0,
+        aaaa_queries: 0,
+        nxdomain: 0,
+        servfail: 0,
+      };
+      clientsMinute.set(clientKey, c);
     }
+    c.queries++;
+    if (q.qtype === QTYPE_A) c.a_queries++;
+    else if (q.qtype === QTYPE_AAAA) c.aaaa_queries++;
+    c.nxdomain += nx;
+    c.servfail += sf;
 
-    const zoneKey = `${resolver}|${zone}`;
-    for (const [map, time] of [
-      [zonesMinute, tMinute],
-      [zonesHour, tHour],
-    ] as const) {
-      const key = `${time}|${zoneKey}`;
-      let cell = map.get(key);
-      if (!cell) {
-        cell = { time, resolver, zone, queries: 0, nxdomain: 0, servfail: 0 };
-        map.set(key, cell);
-      }
-      cell.queries++;
-      cell.nxdomain += nx;
-      cell.servfail += sf;
+    const zoneKey = `${tMinute}|${resolver}|${zone}`;
+    let z = zonesMinute.get(zoneKey);
+    if (!z) {
+      z = { time: tMinute, resolver, zone, queries: 0, nxdomain: 0, servfail: 0 };
+      zonesMinute.set(zoneKey, z);
     }
+    z.queries++;
+    z.nxdomain += nx;
+    z.servfail += sf;
 
-    if (options.rawSampleOneIn > 0 && keepInRawSample(q, options.rawSampleOneIn)) {
-      raw.push({ ms, q, client, zone });
-    }
+    if (keepRaw && keepInRawSample(q, options.rawSampleOneIn)) raw.push({ ms, q, client, zone });
   }
+
+  const hour = hourCells(
+    minute,
+    (c) => `${c.resolver}|${c.ip_version}|${c.protocol}|${c.qtype}|${c.answered}|${c.rcode}`,
+    (into, from) => {
+      into.queries += from.queries;
+      into.truncated += from.truncated;
+      into.query_bytes += from.query_bytes;
+      into.response_bytes += from.response_bytes;
+      into.response_time_us += from.response_time_us;
+      for (const [b, n] of from.latency) into.latency.set(b, (into.latency.get(b) ?? 0) + n);
+    },
+    (c, time) => ({ ...c, time, latency: new Map(c.latency) }),
+  );
+  const clientsHour = hourCells(
+    clientsMinute,
+    (c) => `${c.resolver}|${c.ip_version}|${c.client}`,
+    (into, from) => {
+      into.queries += from.queries;
+      into.a_queries += from.a_queries;
+      into.aaaa_queries += from.aaaa_queries;
+      into.nxdomain += from.nxdomain;
+      into.servfail += from.servfail;
+    },
+    (c, time) => ({ ...c, time }),
+  );
+  const zonesHour = hourCells(
+    zonesMinute,
+    (c) => `${c.resolver}|${c.zone}`,
+    (into, from) => {
+      into.queries += from.queries;
+      into.nxdomain += from.nxdomain;
+      into.servfail += from.servfail;
+    },
+    (c, time) => ({ ...c, time }),
+  );
 
   const out: SinkRows[] = [
     { table: DNS_1M_TABLE, rows: queryRows(minute.values()) },

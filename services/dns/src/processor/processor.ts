@@ -3,8 +3,7 @@
  * query, client and zone rollups per minute and per hour, exactly once (kit's warehouse sink and ingest
  * ledger). See tables.ts for the tables and aggregate.ts for the rows.
  */
-import { fromBinary } from '@bufbuild/protobuf';
-import { type DnsQuery, DnsQuerySchema } from '@kansoku/contracts/gen/kansoku/dns/v1/dns_pb';
+import type { DnsQuery } from '@kansoku/contracts/gen/kansoku/dns/v1/dns_pb';
 import {
   type Component,
   createWarehouseSink,
@@ -16,6 +15,7 @@ import {
 } from '@kansoku/kit';
 import { Type } from '@sinclair/typebox';
 import { aggregateDnsQueries } from './aggregate.ts';
+import { decodeDnsQueryFast } from './dns-query-decoder.ts';
 
 export const DNS_QUERIES_TOPIC = 'kansoku.dns.queries.v1';
 export const DNS_PROCESSOR_GROUP = 'kansoku-dns-processor';
@@ -53,7 +53,7 @@ export interface DnsProcessorConfig {
 }
 
 export function decodeDnsQuery(message: Pick<IncomingMessage, 'value'>): DnsQuery {
-  return fromBinary(DnsQuerySchema, message.value);
+  return decodeDnsQueryFast(message.value);
 }
 
 export function createDnsProcessor(
