@@ -4,8 +4,9 @@
  * off) queried with amtool, the real NATS JetStream, a local PagerDuty Events v2 receiver, and a
  * webhook receiver that fails its first deliveries. An alert fires on an empty warehouse (no flows),
  * resolves once flows arrive, while a per-series rule fires for the IPv6 series only; a detection
- * published by the flows exporter-silence detector through NATS becomes an alert too; state survives
- * a restart of the engine without paging again.
+ * published by the flows exporter-silence detector through NATS becomes an alert too, while Alertmanager
+ * is down (its outbox holds the alert until it is back; the other notifiers page at once); state
+ * survives a restart of the engine without paging again.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -125,6 +126,37 @@ describe('alerting engine with Alertmanager, JetStream, PagerDuty and webhooks',
   let outboxes: Outbox[];
   const rulesFile = () => join(dir, 'test.rules.yaml');
 
+  /** Starts Alertmanager on amUrl's port (again, after a stop), waiting until it is ready. */
+  async function startAlertmanager() {
+    const port = new URL(amUrl).port;
+    alertmanager = spawn(
+      ALERTMANAGER,
+      [
+        `--config.file=${join(dir, 'alertmanager.yml')}`,
+        `--storage.path=${join(dir, 'alertmanager-data')}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+        '--cluster.listen-address=',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    alertmanager.stderr?.on('data', (c: Buffer) => {
+      amLog = (amLog + c.toString()).slice(-4000);
+    });
+    await waitFor(
+      'Alertmanager ready',
+      async () => ((await fetch(`${amUrl}/-/ready`)).ok ? true : undefined),
+      {
+        timeoutMs: 30_000,
+        context: () => amLog,
+      },
+    );
+  }
+  async function stopAlertmanager() {
+    const exited = new Promise((resolve) => alertmanager.once('exit', resolve));
+    alertmanager.kill('SIGTERM');
+    await exited;
+  }
+
   function build() {
     const log = silentLogger();
     const metrics = createMetricsRegistry({ processMetrics: false });
@@ -197,27 +229,7 @@ describe('alerting engine with Alertmanager, JetStream, PagerDuty and webhooks',
       join(dir, 'alertmanager.yml'),
       'route:\n  receiver: default\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: default\n',
     );
-    alertmanager = spawn(
-      ALERTMANAGER,
-      [
-        `--config.file=${join(dir, 'alertmanager.yml')}`,
-        `--storage.path=${join(dir, 'alertmanager-data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--cluster.listen-address=',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    alertmanager.stderr?.on('data', (c: Buffer) => {
-      amLog = (amLog + c.toString()).slice(-4000);
-    });
-    await waitFor(
-      'Alertmanager ready',
-      async () => ((await fetch(`${amUrl}/-/ready`)).ok ? true : undefined),
-      {
-        timeoutMs: 30_000,
-        context: () => amLog,
-      },
-    );
+    await startAlertmanager();
 
     pagerduty = await receiver(() => 202);
     webhook = await receiver((n) => (n < WEBHOOK_FAILURES ? 503 : 200));
@@ -402,7 +414,10 @@ describe('alerting engine with Alertmanager, JetStream, PagerDuty and webhooks',
     ]);
   });
 
-  it('turns a detection from the flows exporter-silence detector (over NATS) into an alert', async () => {
+  it('turns a detection from the flows exporter-silence detector (over NATS) into an alert, through an Alertmanager outage', async () => {
+    // Alertmanager is down when the detection fires: the others page at once, its outbox keeps the alert.
+    await stopAlertmanager();
+    const amOutbox = outboxes.find((o) => o.notifier.name.startsWith('alertmanager'));
     const emitter = createNatsDetectionEmitter(nats, {
       log: silentLogger(),
       metrics: createMetricsRegistry({ processMetrics: false }),
@@ -414,6 +429,20 @@ describe('alerting engine with Alertmanager, JetStream, PagerDuty and webhooks',
     const t0 = Date.now() - 120_000;
     for (let i = 0; i < 90; i++) detector.observe(EXPORTER, t0 + i * 1000);
     detector.check(t0 + 90_000 + 11_000);
+    await waitFor(
+      'PagerDuty trigger while Alertmanager is down',
+      async () => (pdEvents(silent).length ? true : undefined),
+      {
+        timeoutMs: 15_000,
+      },
+    );
+    await waitFor(
+      'the alert waiting in the Alertmanager outbox',
+      async () => (amOutbox?.depth() ? true : undefined),
+      { timeoutMs: 10_000 },
+    );
+    await new Promise((r) => setTimeout(r, 500)); // a few failed attempts
+    await startAlertmanager();
     const shown = await waitFor(
       'FlowsExporterSilent in amtool',
       async () =>
