@@ -5,8 +5,9 @@
  * detection travels as JSON on `kansoku.detections.<domain>.<name>`.
  */
 import type { Logger } from 'pino';
-import { Counter, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { errorMessage } from './errors.ts';
+import { sharedCounter } from './metrics.ts';
 import type { Nats } from './nats.ts';
 
 export type DetectionSeverity = 'critical' | 'warning' | 'info';
@@ -45,16 +46,11 @@ export function createNatsDetectionEmitter(
   nats: Nats,
   deps: { log: Logger; metrics: Registry },
 ): DetectionEmitter {
-  const emitted =
-    (deps.metrics.getSingleMetric('kansoku_detections_total') as
-      | Counter<'domain' | 'name' | 'status'>
-      | undefined) ??
-    new Counter({
-      name: 'kansoku_detections_total',
-      help: 'Detections emitted by streaming detectors',
-      labelNames: ['domain', 'name', 'status'],
-      registers: [deps.metrics],
-    });
+  const emitted = sharedCounter(deps.metrics, {
+    name: 'kansoku_detections_total',
+    help: 'Detections emitted by streaming detectors',
+    labelNames: ['domain', 'name', 'status'],
+  });
   return {
     emit(detection) {
       emitted.inc({ domain: detection.domain, name: detection.name, status: detection.status });

@@ -1,8 +1,52 @@
 import { createServer, type Server } from 'node:http';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import {
+  Counter,
+  type CounterConfiguration,
+  collectDefaultMetrics,
+  Gauge,
+  type GaugeConfiguration,
+  Histogram,
+  type HistogramConfiguration,
+  Registry,
+} from 'prom-client';
 import type { Component } from './lifecycle.ts';
 
 export { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/*
+ * Metrics that several components of one process share. With every service in one process (`kansoku up`),
+ * two processors each make a warehouse sink, two collectors each a publisher: the second must find the metric
+ * the first registered (prom-client refuses a name twice) and count under its own label values.
+ */
+export function sharedCounter<L extends string>(
+  registry: Registry,
+  config: Omit<CounterConfiguration<L>, 'registers'>,
+): Counter<L> {
+  return (
+    (registry.getSingleMetric(config.name) as Counter<L> | undefined) ??
+    new Counter({ ...config, registers: [registry] })
+  );
+}
+
+export function sharedGauge<L extends string>(
+  registry: Registry,
+  config: Omit<GaugeConfiguration<L>, 'registers'>,
+): Gauge<L> {
+  return (
+    (registry.getSingleMetric(config.name) as Gauge<L> | undefined) ??
+    new Gauge({ ...config, registers: [registry] })
+  );
+}
+
+export function sharedHistogram<L extends string>(
+  registry: Registry,
+  config: Omit<HistogramConfiguration<L>, 'registers'>,
+): Histogram<L> {
+  return (
+    (registry.getSingleMetric(config.name) as Histogram<L> | undefined) ??
+    new Histogram({ ...config, registers: [registry] })
+  );
+}
 
 /** One registry per process, with Node's process metrics; every component registers on it. */
 export function createMetricsRegistry(options: { processMetrics?: boolean } = {}): Registry {

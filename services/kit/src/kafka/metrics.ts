@@ -1,19 +1,13 @@
-import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Counter, Gauge, Registry } from 'prom-client';
+import { sharedCounter, sharedGauge } from '../metrics.ts';
 
-/**
- * Kafka metrics shared by every producer and consumer of a process: several components register on the same
- * registry (all services in one process), so each metric is created once and found again by name.
- */
+/** Kafka metrics shared by every producer and consumer of a process (see sharedCounter). */
 function counter(registry: Registry, name: string, help: string, labelNames: string[]): Counter<string> {
-  const existing = registry.getSingleMetric(name);
-  if (existing) return existing as Counter<string>;
-  return new Counter({ name, help, labelNames, registers: [registry] });
+  return sharedCounter(registry, { name, help, labelNames });
 }
 
 function gauge(registry: Registry, name: string, help: string, labelNames: string[]): Gauge<string> {
-  const existing = registry.getSingleMetric(name);
-  if (existing) return existing as Gauge<string>;
-  return new Gauge({ name, help, labelNames, registers: [registry] });
+  return sharedGauge(registry, { name, help, labelNames });
 }
 
 export function producerMetrics(registry: Registry) {

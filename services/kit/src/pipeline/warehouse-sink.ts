@@ -6,10 +6,11 @@
  * the same rows for ClickHouse to recognise it.
  */
 import type { Logger } from 'pino';
-import { Counter, Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import { errorMessage, KansokuError } from '../errors.ts';
 import type { IncomingBatch, IncomingMessage, KafkaConsumer } from '../kafka/types.ts';
 import type { Component } from '../lifecycle.ts';
+import { sharedCounter, sharedHistogram } from '../metrics.ts';
 import { type LedgerIntent, latestIntent, ledgerToken, writeIntent } from '../warehouse/ingest-ledger.ts';
 import type { TabSeparatedRows, Warehouse } from '../warehouse/warehouse.ts';
 
@@ -67,30 +68,27 @@ export function createWarehouseSink<T>(options: WarehouseSinkOptions<T>, deps: W
   let timer: NodeJS.Timeout | undefined;
 
   const labels = { sink: options.name };
-  const messagesIn = new Counter({
+  // Shared by every sink of the process (one per processor), told apart by the `sink` label.
+  const messagesIn = sharedCounter(deps.metrics, {
     name: 'kansoku_sink_messages_total',
     help: 'Messages read by a sink, by outcome (written, malformed)',
     labelNames: ['sink', 'outcome'],
-    registers: [deps.metrics],
   });
-  const flushes = new Counter({
+  const flushes = sharedCounter(deps.metrics, {
     name: 'kansoku_sink_flushes_total',
     help: 'Batches written and committed by a sink, by kind (normal, replay)',
     labelNames: ['sink', 'kind'],
-    registers: [deps.metrics],
   });
-  const retries = new Counter({
+  const retries = sharedCounter(deps.metrics, {
     name: 'kansoku_sink_write_retries_total',
     help: 'Warehouse writes retried after an error',
     labelNames: ['sink'],
-    registers: [deps.metrics],
   });
-  const flushSeconds = new Histogram({
+  const flushSeconds = sharedHistogram(deps.metrics, {
     name: 'kansoku_sink_flush_seconds',
     help: 'Time to write one batch (ledger, rows, commit)',
     labelNames: ['sink'],
     buckets: [0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-    registers: [deps.metrics],
   });
 
   const keyOf = (topic: string, partition: number) => `${topic}/${partition}`;
