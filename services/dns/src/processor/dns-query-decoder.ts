@@ -17,8 +17,72 @@ export class DnsQueryDecodeError extends KansokuError {
 const EMPTY = new Uint8Array(0);
 const TWO_32 = 4_294_967_296;
 
-export function decodeDnsQueryFast(buf: Buffer): DnsQuery {
-  // A message with every field at its default (a literal: create() walks the schema); fields present overwrite.
+// The reader's cursor lives at module level (one decode runs at a time: decoding never awaits), so no
+// closures are made per message.
+let buf: Buffer = Buffer.alloc(0);
+let pos = 0;
+let end = 0;
+
+/** Varints up to 2^53 as numbers; 64-bit fields go through readUint64. */
+function varint(): number {
+  let result = 0;
+  let factor = 1;
+  for (let i = 0; i < 10; i++) {
+    if (pos >= end) throw new DnsQueryDecodeError('varint runs past the end');
+    const b = buf[pos++] as number;
+    result += (b & 0x7f) * factor;
+    if (b < 0x80) return result;
+    factor *= 128;
+  }
+  throw new DnsQueryDecodeError('varint longer than 10 bytes');
+}
+
+function readUint64(): bigint {
+  let lo = 0;
+  let hi = 0;
+  let shift = 0;
+  for (let i = 0; i < 10; i++) {
+    if (pos >= end) throw new DnsQueryDecodeError('varint runs past the end');
+    const b = buf[pos++] as number;
+    if (shift < 28) lo |= (b & 0x7f) << shift;
+    else if (shift === 28) {
+      lo |= (b & 0x0f) << 28;
+      hi |= (b & 0x7f) >>> 4;
+    } else hi |= (b & 0x7f) << (shift - 32);
+    if (b < 0x80) return BigInt(hi >>> 0) * 4_294_967_296n + BigInt(lo >>> 0);
+    shift += 7;
+  }
+  throw new DnsQueryDecodeError('varint longer than 10 bytes');
+}
+
+function uint32(): number {
+  return varint() % TWO_32;
+}
+
+function length(): number {
+  const n = varint();
+  if (n > end - pos) throw new DnsQueryDecodeError('length-delimited field runs past the end');
+  return n;
+}
+
+function bytes(): Uint8Array {
+  const n = length();
+  const out = new Uint8Array(buf.buffer, buf.byteOffset + pos, n).slice();
+  pos += n;
+  return out;
+}
+
+function text(): string {
+  const n = length();
+  const out = buf.toString('utf8', pos, pos + n);
+  pos += n;
+  return out;
+}
+
+export function decodeDnsQueryFast(input: Buffer): DnsQuery {
+  buf = input;
+  pos = 0;
+  end = input.length;
   const q: DnsQuery = {
     $typeName: 'kansoku.dns.v1.DnsQuery',
     timeQueryNs: 0n,
@@ -44,57 +108,6 @@ export function decodeDnsQueryFast(buf: Buffer): DnsQuery {
     truncated: false,
     source: 0,
     resolverIdentity: '',
-  };
-  const end = buf.length;
-  let pos = 0;
-
-  // Varints up to 2^53 as numbers; 64-bit fields go through readUint64.
-  const varint = (): number => {
-    let result = 0;
-    let factor = 1;
-    for (let i = 0; i < 10; i++) {
-      if (pos >= end) throw new DnsQueryDecodeError('varint runs past the end');
-      const b = buf[pos++] as number;
-      result += (b & 0x7f) * factor;
-      if (b < 0x80) return result;
-      factor *= 128;
-    }
-    throw new DnsQueryDecodeError('varint longer than 10 bytes');
-  };
-  const readUint64 = (): bigint => {
-    let lo = 0;
-    let hi = 0;
-    let shift = 0;
-    for (let i = 0; i < 10; i++) {
-      if (pos >= end) throw new DnsQueryDecodeError('varint runs past the end');
-      const b = buf[pos++] as number;
-      if (shift < 28) lo |= (b & 0x7f) << shift;
-      else if (shift === 28) {
-        lo |= (b & 0x0f) << 28;
-        hi |= (b & 0x7f) >>> 4;
-      } else hi |= (b & 0x7f) << (shift - 32);
-      if (b < 0x80) return BigInt(hi >>> 0) * 4_294_967_296n + BigInt(lo >>> 0);
-      shift += 7;
-    }
-    throw new DnsQueryDecodeError('varint longer than 10 bytes');
-  };
-  const uint32 = (): number => varint() % TWO_32;
-  const length = (): number => {
-    const n = varint();
-    if (n > end - pos) throw new DnsQueryDecodeError('length-delimited field runs past the end');
-    return n;
-  };
-  const bytes = (): Uint8Array => {
-    const n = length();
-    const out = new Uint8Array(buf.buffer, buf.byteOffset + pos, n).slice();
-    pos += n;
-    return out;
-  };
-  const text = (): string => {
-    const n = length();
-    const out = buf.toString('utf8', pos, pos + n);
-    pos += n;
-    return out;
   };
 
   while (pos < end) {
