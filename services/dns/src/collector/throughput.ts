@@ -158,8 +158,14 @@ async function tcpMode(messages: number, senders: number): Promise<Record<string
 async function send(port: number, messages: number, offset: number): Promise<void> {
   const pool = exchangeFrames(Math.min(messages / 2, 50_000), offset);
   const sender = await openFrameStreamSender({ host: '127.0.0.1', port });
-  for (let i = 0; i < messages; i++) await sender.send(pool[i % pool.length]!);
+  for (let i = 0; i < messages; i++) {
+    if (!sender.write(pool[i % pool.length]!)) await sender.drained();
+  }
   await sender.close(60_000);
+  const cpu = process.cpuUsage();
+  process.stderr.write(
+    `${JSON.stringify({ sender_cpu_seconds: (cpu.user + cpu.system) / 1e6, messages })}\n`,
+  );
 }
 
 const script = process.argv[1];
