@@ -115,6 +115,18 @@ describe.skipIf(!helm)('Helm chart charts/kansoku', { timeout: 60_000 }, () => {
       const port = new RegExp(`${key}: (\\d+)`).exec(config)?.[1];
       expect(ports).toContain(`${port}/${protocol}`);
     }
+    const portOf = (section: string) =>
+      new RegExp(`${section}:\\n(?:  .*\\n)*?  port: (\\d+)`).exec(config)?.[1];
+    for (const [service, section] of [
+      ['dns-collector', 'dnsCollector'],
+      ['bgp-station', 'bgpStation'],
+    ] as const) {
+      const rendered = byKind(objects, 'Service').find((s) => s.metadata.name === `noc-kansoku-${service}`);
+      expect(
+        rendered?.spec.ports.map((p: { port: number }) => String(p.port)),
+        service,
+      ).toContain(portOf(section));
+    }
     // Exporter state is per pod: one exporter must keep reaching the same pod, with its own source address.
     expect(collector.spec.sessionAffinity).toBe('ClientIP');
     expect(collector.spec.externalTrafficPolicy).toBe('Local');
