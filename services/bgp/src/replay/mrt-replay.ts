@@ -22,6 +22,7 @@ import type { KafkaProducer, Logger, ReplayProgress } from '@kansoku/kit';
 import { type Static, Type } from '@sinclair/typebox';
 
 import { readMrt } from '../decoders/mrt/reader.ts';
+import { epochClockNs } from '../station/clock.ts';
 import { createBgpPublisher } from '../station/publisher.ts';
 import type { MappedUpdate } from '../station/route-updates.ts';
 import {
@@ -146,7 +147,7 @@ export async function replayMrtFile(
   deps: MrtReplayDeps,
 ): Promise<MrtReplaySummary> {
   const started = performance.now();
-  const nowNs = deps.nowNs ?? (() => BigInt(Date.now()) * 1_000_000n);
+  const nowNs = deps.nowNs ?? epochClockNs();
   const summary: MrtReplaySummary = {
     records: 0,
     announced: 0,

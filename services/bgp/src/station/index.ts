@@ -1,4 +1,5 @@
 export * from './bmp-mapping.ts';
+export * from './clock.ts';
 export * from './config.ts';
 export * from './metrics.ts';
 export * from './publisher.ts';

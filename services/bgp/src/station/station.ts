@@ -35,6 +35,7 @@ import {
   routeMonitoringUpdates,
   statsEvent,
 } from './bmp-mapping.ts';
+import { epochClockNs } from './clock.ts';
 import type { BgpStationConfig } from './config.ts';
 import { type StationMetrics, stationMetrics } from './metrics.ts';
 import { type BgpPublisher, createBgpPublisher } from './publisher.ts';
@@ -141,7 +142,7 @@ export function createBgpStation(config: BgpStationConfig, deps: BgpStationDeps)
   const log = deps.log;
   const metrics: StationMetrics = stationMetrics(deps.metrics);
   const warnings = createRateLimitedLog(log);
-  const nowNs = deps.nowNs ?? (() => BigInt(Date.now()) * 1_000_000n);
+  const nowNs = deps.nowNs ?? epochClockNs();
   const connections = new Set<RouterConnection>();
   let paused = false;
 
