@@ -81,6 +81,11 @@ export class DnstapQueryAssembler {
   /** Identity bytes → text, for the last identity seen (a connection sends one identity). */
   private lastIdentity: Uint8Array | undefined;
   private lastIdentityText = '';
+  /**
+   * The last server address, shared by the records that carry it (a resolver answers on a handful of
+   * addresses): one copy instead of one per record. Records are never modified once handed on.
+   */
+  private lastServer: Uint8Array | undefined;
 
   constructor(
     config: QueryPairerConfig,
@@ -181,7 +186,7 @@ export class DnstapQueryAssembler {
     record.timeReceivedNs = receivedNs;
     if (m.queryAddress !== undefined) record.clientAddress = Uint8Array.from(m.queryAddress);
     record.clientPort = m.queryPort;
-    if (m.responseAddress !== undefined) record.serverAddress = Uint8Array.from(m.responseAddress);
+    if (m.responseAddress !== undefined) record.serverAddress = this.server(m.responseAddress);
     record.serverPort = m.responsePort;
     record.ipVersion =
       m.socketFamily === 1 ? IpVersion.V4 : m.socketFamily === 2 ? IpVersion.V6 : ipVersionOf(m.queryAddress);
@@ -189,6 +194,13 @@ export class DnstapQueryAssembler {
     record.source = DnsEventSource.DNSTAP;
     record.resolverIdentity = resolver;
     return record;
+  }
+
+  private server(bytes: Uint8Array): Uint8Array {
+    const last = this.lastServer;
+    if (last !== undefined && last.length === bytes.length && Buffer.compare(last, bytes) === 0) return last;
+    this.lastServer = Uint8Array.from(bytes);
+    return this.lastServer;
   }
 
   /** Publishes queries that waited longer than the timeout. */
