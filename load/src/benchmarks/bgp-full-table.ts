@@ -1,0 +1,243 @@
+/**
+ * A synthetic full table (load/src/bgp/full-table-synthetic.ts: ~1.0M IPv4 routes in the report's Table 1 shape
+ * scaled to today, ~230k IPv6) sent over BMP by a router in a second process (load/src/bgp/full-table-sender.ts)
+ * to the BMP station, which publishes one RouteUpdate per prefix to Kafka, read by the bgp-processor into its
+ * RIB. Both the station and the processor run in this process (as in `kansoku up`), on the real Kafka.
+ *
+ * `seconds_to_converge`: from the sender's first byte to the processor's RIB holding every route.
+ * `bytes_per_route`: growth of this process's heap plus array buffers (after GC) from before the table to after,
+ * per route: the RIB, plus whatever the station and the Kafka clients still hold. The processor's warehouse rows
+ * (one origin row per prefix) are written after convergence and timed apart (`seconds_to_write_rows`).
+ * Goal: ≥ 1.2M routes, ≤ 15 s, ≤ 150 B/route.
+ */
+
+import { fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createMetricsRegistry, migrate, silentLogger } from '@kansoku/kit';
+import { createKafkaAdmin, createKafkaConsumer, createKafkaProducer } from '@kansoku/kit/kafka/index';
+import { openTestWarehouse } from '@kansoku/kit/testing/warehouse';
+import { Value } from '@sinclair/typebox/value';
+import { type BgpProcessorConfig, bgpProcessorSchema } from '../../../services/bgp/src/processor/config.ts';
+import { createBgpProcessor } from '../../../services/bgp/src/processor/processor.ts';
+import { Rib } from '../../../services/bgp/src/rib/rib.ts';
+import { type BgpStationConfig, bgpStationSchema } from '../../../services/bgp/src/station/config.ts';
+import { createBgpStation } from '../../../services/bgp/src/station/station.ts';
+import { bgpMigrations } from '../../../services/bgp/src/tables.ts';
+import { type Benchmark, intFlag } from '../benchmark.ts';
+import type { SenderMessage } from '../bgp/full-table-sender.ts';
+
+const senderPath = path.join(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'bgp',
+  'full-table-sender.ts',
+);
+
+function memoryNow(): number {
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+async function settle(): Promise<void> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for (let i = 0; i < 3; i++) {
+    gc?.();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+export const benchmark: Benchmark = {
+  name: 'bgp-full-table',
+  description:
+    'Synthetic full table over BMP from a second process → station → Kafka → bgp-processor RIB (goal ≥ 1.2M routes, ≤ 15 s, ≤ 150 B/route)',
+  flags: {
+    ipv4: 'IPv4 routes (default 1,000,000)',
+    ipv6: 'IPv6 routes (default 230,000)',
+    timeout: 'seconds to wait for convergence (default 600)',
+  },
+  async run(args) {
+    const ipv4 = intFlag(args, 'ipv4', 1_000_000);
+    const ipv6 = intFlag(args, 'ipv6', 230_000);
+    const timeoutSeconds = intFlag(args, 'timeout', 600);
+    const notes: string[] = [];
+    if ((globalThis as { gc?: () => void }).gc === undefined) {
+      notes.push('run with NODE_OPTIONS=--expose-gc for a settled memory figure');
+    }
+    const log = silentLogger();
+    const metrics = createMetricsRegistry({ processMetrics: false });
+    const brokers = (process.env.KANSOKU_KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+    const connection = { brokers, clientId: `bench-bgp-${randomUUID().slice(0, 8)}` };
+    const admin = createKafkaAdmin(connection);
+    const updatesTopic = `bench-bgp-updates-${randomUUID()}`;
+    const peersTopic = `bench-bgp-peers-${randomUUID()}`;
+    await admin.ensureTopics([
+      { name: updatesTopic, partitions: 6, retentionMs: 3_600_000 },
+      { name: peersTopic, partitions: 1, retentionMs: 3_600_000 },
+    ]);
+    const store = await openTestWarehouse({ prefix: 'kansoku-bench-bgp-' });
+    await migrate(store.warehouse, bgpMigrations, { log });
+    const stateDir = mkdtempSync(path.join(os.tmpdir(), 'kansoku-bench-bgp-state-'));
+    const producer = createKafkaProducer(
+      connection,
+      { maxBatchMessages: 10_000, lingerMs: 5 },
+      { log, metrics },
+    );
+    await producer.start();
+    const stationConfig: BgpStationConfig = {
+      ...(Value.Default(bgpStationSchema, {}) as BgpStationConfig),
+      address: '127.0.0.1',
+      port: 0,
+      updatesTopic,
+      peersTopic,
+    };
+    const station = createBgpStation(stationConfig, { producer, log, metrics });
+    await station.start();
+    const processorConfig: BgpProcessorConfig = {
+      ...(Value.Default(bgpProcessorSchema, {}) as BgpProcessorConfig),
+      updatesTopic,
+      peersTopic,
+      groupId: `bench-bgp-${randomUUID()}`,
+      stateFile: path.join(stateDir, 'rib.snapshot'),
+      // Rows and snapshots after convergence (timed apart), not during it.
+      flushIntervalMs: 3_600_000,
+      snapshotIntervalMs: 3_600_000,
+      snapshotRowsIntervalMs: 3_600_000,
+    };
+    const rib = new Rib();
+    const processor = createBgpProcessor(processorConfig, {
+      createConsumer: (groupId) =>
+        createKafkaConsumer(
+          connection,
+          { groupId, topics: [updatesTopic, peersTopic], fromBeginning: true, maxBytes: 16 * 1024 * 1024 },
+          { log, metrics },
+        ),
+      warehouse: store.warehouse,
+      rib,
+      log,
+      metrics,
+    });
+    await processor.start();
+
+    const child = fork(senderPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const next = () =>
+      new Promise<SenderMessage>((resolve, reject) => {
+        const onExit = (code: number | null) => reject(new Error(`sender exited with code ${code}`));
+        child.once('exit', onExit);
+        child.once('message', (message: SenderMessage) => {
+          child.off('exit', onExit);
+          resolve(message);
+        });
+      });
+    try {
+      const ready = next();
+      const { address, port } = station.address();
+      child.send({
+        type: 'start',
+        options: { host: address, port, ipv4Routes: ipv4, ipv6Routes: ipv6, seed: 2017 },
+      } satisfies SenderMessage);
+      const table = await ready;
+      if (table.type !== 'ready')
+        throw new Error(`sender: ${table.type === 'error' ? table.message : table.type}`);
+      await settle();
+      const before = memoryNow();
+      const sent = next();
+      child.send({ type: 'go' } satisfies SenderMessage);
+      const deadline = Date.now() + timeoutSeconds * 1000;
+      let sentReport: SenderMessage | undefined;
+      void sent.then((m) => {
+        sentReport = m;
+      });
+      let peakRss = 0;
+      let stationDecodedAt = 0;
+      let stationPublishedAt = 0;
+      while (rib.routeCount() < table.routes && Date.now() < deadline) {
+        peakRss = Math.max(peakRss, process.memoryUsage().rss);
+        const decoded = station.routers().reduce((n, r) => n + r.announced, 0);
+        if (stationDecodedAt === 0 && decoded >= table.routes) stationDecodedAt = Date.now();
+        if (stationDecodedAt !== 0 && stationPublishedAt === 0 && station.queued() === 0) stationPublishedAt = Date.now();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const convergedAt = Date.now();
+      const report = sentReport ?? (await sent);
+      if (report.type !== 'sent')
+        throw new Error(`sender: ${report.type === 'error' ? report.message : report.type}`);
+      const routes = rib.routeCount();
+      const secondsToConverge = (convergedAt - report.startedAtMs) / 1000;
+      const secondsToSend = (report.finishedAtMs - report.startedAtMs) / 1000;
+      await settle();
+      const bytesPerRoute = (memoryNow() - before) / Math.max(1, routes);
+      const rowsStarted = Date.now();
+      await processor.writeSnapshotRows();
+      await processor.flush();
+      const secondsToWriteRows = (Date.now() - rowsStarted) / 1000;
+      const checkpointStarted = Date.now();
+      await processor.checkpoint();
+      const secondsToCheckpoint = (Date.now() - checkpointStarted) / 1000;
+      if (routes < table.routes)
+        notes.push(`timed out after ${timeoutSeconds} s with ${routes} of ${table.routes} routes`);
+      const v4 = rib.prefixes4.lengthCounts;
+      return {
+        routes,
+        routes_sent: table.routes,
+        seconds_to_converge: Math.round(secondsToConverge * 100) / 100,
+        bytes_per_route: Math.round(bytesPerRoute),
+        goal: { routes: 1_200_000, seconds_to_converge: 15, bytes_per_route: 150 },
+        meets_goal: routes >= 1_200_000 && secondsToConverge <= 15 && bytesPerRoute <= 150,
+        routes_per_second: Math.round(routes / secondsToConverge),
+        seconds_to_send: Math.round(secondsToSend * 100) / 100,
+        // When the station had decoded every route, and when Kafka had acknowledged them all (0: not seen).
+        seconds_station_decoded: stationDecodedAt === 0 ? 0 : (stationDecodedAt - report.startedAtMs) / 1000,
+        seconds_station_published: stationPublishedAt === 0 ? 0 : (stationPublishedAt - report.startedAtMs) / 1000,
+        bmp_bytes: table.bytes,
+        bmp_messages: table.messages,
+        attribute_sets: rib.attributes.size,
+        rib_array_bytes_per_route: Math.round(rib.arrayBytes() / Math.max(1, routes)),
+        peak_rss_bytes: peakRss,
+        seconds_to_write_rows: Math.round(secondsToWriteRows * 100) / 100,
+        seconds_to_checkpoint: Math.round(secondsToCheckpoint * 100) / 100,
+        ipv4_routes_by_length: Object.fromEntries([...v4.entries()].filter(([, n]) => n > 0)),
+        load_average: os.loadavg().map((l) => Math.round(l * 100) / 100),
+        notes,
+        tables: [
+          {
+            title: 'bgp-full-table: BMP → station → Kafka → bgp-processor',
+            columns: [
+              'routes',
+              'converge (s)',
+              'send (s)',
+              'routes/s',
+              'B/route (heap+buffers)',
+              'RIB arrays B/route',
+            ],
+            rows: [
+              [
+                routes.toLocaleString('en'),
+                secondsToConverge.toFixed(1),
+                secondsToSend.toFixed(1),
+                Math.round(routes / secondsToConverge).toLocaleString('en'),
+                Math.round(bytesPerRoute),
+                Math.round(rib.arrayBytes() / Math.max(1, routes)),
+              ],
+            ],
+          },
+        ],
+      };
+    } finally {
+      if (child.connected) child.disconnect();
+      if (child.exitCode === null) child.kill();
+      await processor.stop().catch(() => undefined);
+      await station.stop().catch(() => undefined);
+      await producer.stop().catch(() => undefined);
+      await admin.deleteTopics([updatesTopic, peersTopic]).catch(() => undefined);
+      await admin.close();
+      await store.close();
+      rmSync(stateDir, { recursive: true, force: true });
+    }
+  },
+};
+
+export default benchmark;
