@@ -73,6 +73,7 @@ export async function gatewayApp(app: FastifyInstance, options: GatewayAppOption
       {
         maxConcurrentQueries: config.maxConcurrentQueries,
         maxQueuedQueries: config.maxQueuedQueries,
+        maxThreads: config.queryMaxThreads,
       },
       options.metrics,
     );

@@ -87,6 +87,14 @@ export const gatewaySection = defineSection(
       minimum: 0,
       description: 'Warehouse queries allowed to wait; beyond that a request gets 503 at once',
     }),
+    queryMaxThreads: Type.Integer({
+      default: 0,
+      minimum: 0,
+      maximum: 256,
+      description:
+        'Threads one warehouse query may use (ClickHouse max_threads; 0: the engine decides). With the ' +
+        'embedded warehouse on a small machine, fewer leave the gateway a core to answer from its cache',
+    }),
     maxResultRows: Type.Integer({
       default: 100_000,
       minimum: 1,

@@ -31,6 +31,8 @@ export class ReadOnlyWarehouseError extends KansokuError {}
 export interface WarehouseGateOptions {
   maxConcurrentQueries: number;
   maxQueuedQueries: number;
+  /** ClickHouse max_threads per query; 0 leaves it to the engine. */
+  maxThreads?: number;
 }
 
 export interface WarehouseGate {
@@ -67,12 +69,13 @@ export function classifyWarehouseError(error: unknown): WarehouseFailure {
  * FORMAT (where the clause would have to go elsewhere) run without it: the gateway's deadline still
  * answers the caller in time.
  */
-export function withExecutionLimit(sql: string, seconds: number): string {
+export function withExecutionLimit(sql: string, seconds: number, maxThreads = 0): string {
   const body = sql.trimEnd().replace(/;+$/, '');
   if (!/^\s*(SELECT|WITH)\b/i.test(body)) return sql;
   if (/\b(SETTINGS|FORMAT)\b/i.test(body)) return sql;
+  const threads = maxThreads > 0 ? `, max_threads = ${Math.floor(maxThreads)}` : '';
   // The new line keeps a trailing `--` comment from swallowing the clause.
-  return `${body}\nSETTINGS max_execution_time = ${Math.max(0.001, seconds).toFixed(3)}, timeout_overflow_mode = 'throw'`;
+  return `${body}\nSETTINGS max_execution_time = ${Math.max(0.001, seconds).toFixed(3)}, timeout_overflow_mode = 'throw'${threads}`;
 }
 
 export function createWarehouseGate(
@@ -179,7 +182,10 @@ export function createWarehouseGate(
           throw new QueryTimeoutError(budgetMs);
         }
         // The slot is freed when the engine is done with the query, not when the caller gives up.
-        const pending = warehouse.query<T>(withExecutionLimit(sql, remainingMs / 1000), params);
+        const pending = warehouse.query<T>(
+          withExecutionLimit(sql, remainingMs / 1000, options.maxThreads ?? 0),
+          params,
+        );
         pending.then(release, release);
         return pending;
       },

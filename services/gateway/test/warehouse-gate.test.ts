@@ -123,6 +123,9 @@ describe('warehouse gate', () => {
     );
     expect(withExecutionLimit('SELECT 1 FORMAT CSV', 1)).toBe('SELECT 1 FORMAT CSV');
     expect(withExecutionLimit('SHOW TABLES', 1)).toBe('SHOW TABLES');
+    expect(withExecutionLimit('SELECT 1', 2, 1)).toBe(
+      "SELECT 1\nSETTINGS max_execution_time = 2.000, timeout_overflow_mode = 'throw', max_threads = 1",
+    );
   });
 
   it('classifies warehouse errors by ClickHouse code', () => {
