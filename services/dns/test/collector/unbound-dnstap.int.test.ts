@@ -46,6 +46,7 @@ describe.skipIf(!haveTools)('Unbound dnstap → collector', () => {
       const dir = mkdtempSync(join(tmpdir(), 'kansoku-unbound-'));
       const socketPath = join(dir, 'dnstap.sock');
       const producer = memoryProducer();
+      const checked = () => producer.records.filter((r) => r.qname !== 'warm-up.example.test.');
       const collector = createDnsCollector(
         testConfig({ unixSocketPath: transport === 'unix' ? socketPath : '' }),
         {
@@ -99,7 +100,7 @@ ${target}
         await until('the first record', () => {
           if (producer.records.length > 0) return true;
           try {
-            dig(dnsPort, ['@127.0.0.1', 'www.example.test', 'A']);
+            dig(dnsPort, ['@127.0.0.1', 'warm-up.example.test', 'A']);
           } catch {
             // Not answering yet.
           }
@@ -110,13 +111,14 @@ ${target}
         dig(dnsPort, ['@127.0.0.1', 'nope.example.test', 'AAAA']);
         dig(dnsPort, ['@127.0.0.1', 'a.broken.kansoku', 'A']);
         dig(dnsPort, ['@::1', 'www.example.test', 'AAAA', '+tcp', '+dnssec']);
-        await until('4 records', () => producer.records.length >= 4, 15_000);
+        // Warm-up queries still in flight may land after the clear: they are left out by name.
+        await until('4 records', () => checked().length >= 4, 15_000);
       } finally {
         unbound?.kill('SIGTERM');
         await collector.stop();
         rmSync(dir, { recursive: true, force: true });
       }
-      const seen = producer.records.map((r) => [
+      const seen = checked().map((r) => [
         formatIpAddress(r.clientAddress),
         r.qname,
         r.qtype,
@@ -132,7 +134,7 @@ ${target}
         ['127.0.0.1', 'a.broken.kansoku.', 1, 2, 1, false, true, `unbound-${transport}`],
         ['::1', 'www.example.test.', 28, 0, 2, true, true, `unbound-${transport}`],
       ]);
-      for (const r of producer.records) {
+      for (const r of checked()) {
         expect(r.responseTimeUs).toBeGreaterThan(0n);
         expect(r.querySizeBytes).toBeGreaterThan(12);
         expect(r.clientPort).toBeGreaterThan(0);
