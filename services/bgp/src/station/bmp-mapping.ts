@@ -77,15 +77,17 @@ export interface BmpMappingContext {
   timeReceivedNs: bigint;
 }
 
+/** `peer`: the Peer to use (the station passes its per-connection one, built once per peer). */
 export function routeMonitoringUpdates(
   message: BmpRouteMonitoring,
   context: BmpMappingContext,
+  peer: Peer = peerOfHeader(message.peer),
 ): MappedUpdate {
   const route: RouteContext = {
     timeReceivedNs: context.timeReceivedNs,
     timeObservedNs: observedNs(message.peer),
     routerAddress: context.routerAddress,
-    peer: peerOfHeader(message.peer),
+    peer,
     ribType: ribTypeOf(message.peer),
     source: FeedSource.BMP,
   };

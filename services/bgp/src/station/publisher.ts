@@ -69,6 +69,23 @@ interface Run<Owner> {
   owners: Set<Owner>;
 }
 
+/**
+ * The record key of a route (`keyOf`), computed once per (Peer message, router address) pair: the station and
+ * the replay share one Peer object among all the routes of a peer, and formatting two addresses per route
+ * showed in profiles.
+ */
+const routeKeys = new WeakMap<object, { router: Uint8Array; key: string }>();
+
+function routeKey(update: RouteUpdate): string {
+  const peer = update.peer;
+  if (peer === undefined) return keyOf(topics.bgpUpdates, update);
+  const cached = routeKeys.get(peer);
+  if (cached !== undefined && cached.router === update.routerAddress) return cached.key;
+  const key = keyOf(topics.bgpUpdates, update);
+  routeKeys.set(peer, { router: update.routerAddress, key });
+  return key;
+}
+
 export function createBgpPublisher<Owner>(
   config: BgpPublisherConfig,
   deps: BgpPublisherDeps<Owner>,
@@ -146,7 +163,7 @@ export function createBgpPublisher<Owner>(
       if (updates.length === 0) return;
       for (const update of updates) {
         const run = runFor(config.updatesTopic, owner);
-        run.messages.push({ key: keyOf(topics.bgpUpdates, update), value: encodeRouteUpdate(update) });
+        run.messages.push({ key: routeKey(update), value: encodeRouteUpdate(update) });
       }
       counts.updates += updates.length;
       setOutstanding(outstanding + updates.length);

@@ -90,6 +90,10 @@ interface RouterConnection {
    * up, e.g. gobgpd; a session that started before the capture): they are taken down with the others.
    */
   unannounced: Map<string, Peer>;
+  /** The Peer message of each peer seen, built once (bounded by maxPeersPerRouter; cleared with the peers). */
+  peerMessages: Map<string, Peer>;
+  /** Counts of the current socket read, added to the metrics once per read (label lookups cost per call). */
+  pending: { messages: Map<string, number>; announced: number; withdrawn: number };
   status: RouterStatus;
   closing: boolean;
 }
@@ -194,6 +198,7 @@ export function createBgpStation(config: BgpStationConfig, deps: BgpStationDeps)
     metrics.peersUp.dec(connection.up.size);
     connection.up.clear();
     connection.unannounced.clear();
+    connection.peerMessages.clear();
     connection.session.clear();
     connection.status.peersUp = 0;
   };
@@ -217,22 +222,21 @@ export function createBgpStation(config: BgpStationConfig, deps: BgpStationDeps)
     const status = connection.status;
     switch (message.type) {
       case 'route-monitoring': {
-        const mapped = routeMonitoringUpdates(message, context);
-        if (mapped.updates.length > 0) {
-          const key = peerKey(message.peer);
-          if (!connection.up.has(key) && !connection.unannounced.has(key)) {
-            connection.unannounced.set(key, mapped.updates[0]!.peer!);
-          }
+        const key = peerKey(message.peer);
+        let peer = connection.peerMessages.get(key);
+        if (peer === undefined) {
+          peer = peerOfHeader(message.peer);
+          if (connection.peerMessages.size < config.maxPeersPerRouter) connection.peerMessages.set(key, peer);
+        }
+        const mapped = routeMonitoringUpdates(message, context, peer);
+        if (mapped.updates.length > 0 && !connection.up.has(key) && !connection.unannounced.has(key)) {
+          connection.unannounced.set(key, peer);
         }
         publisher.publishUpdates(mapped.updates, connection);
-        if (mapped.announced > 0) {
-          status.announced += mapped.announced;
-          metrics.routes.inc({ router: connection.label, action: 'announce' }, mapped.announced);
-        }
-        if (mapped.withdrawn > 0) {
-          status.withdrawn += mapped.withdrawn;
-          metrics.routes.inc({ router: connection.label, action: 'withdraw' }, mapped.withdrawn);
-        }
+        status.announced += mapped.announced;
+        status.withdrawn += mapped.withdrawn;
+        connection.pending.announced += mapped.announced;
+        connection.pending.withdrawn += mapped.withdrawn;
         for (const family of mapped.skipped) {
           metrics.unknownFamilies.inc(
             { router: connection.label, afi: String(family.afi), safi: String(family.safi) },
@@ -245,6 +249,7 @@ export function createBgpStation(config: BgpStationConfig, deps: BgpStationDeps)
       case 'peer-up': {
         const key = peerKey(message.peer);
         connection.unannounced.delete(key);
+        connection.peerMessages.delete(key);
         if (!connection.up.has(key)) metrics.peersUp.inc();
         connection.up.set(key, peerOfHeader(message.peer));
         status.peersUp = connection.up.size;
@@ -254,6 +259,7 @@ export function createBgpStation(config: BgpStationConfig, deps: BgpStationDeps)
       case 'peer-down': {
         const key = peerKey(message.peer);
         connection.unannounced.delete(key);
+        connection.peerMessages.delete(key);
         if (connection.up.delete(key)) metrics.peersUp.dec();
         status.peersUp = connection.up.size;
         publisher.publishPeerEvent(peerDownEvent(message, context), connection);
@@ -297,7 +303,7 @@ export function createBgpStation(config: BgpStationConfig, deps: BgpStationDeps)
     if (frames.length === 0) return;
     const receivedNs = nowNs();
     for (const frame of frames) {
-      if (connection.closing) return;
+      if (connection.closing) break;
       let message: BmpMessage;
       try {
         message = parseBmpMessage(frame, connection.session);
@@ -306,13 +312,29 @@ export function createBgpStation(config: BgpStationConfig, deps: BgpStationDeps)
         countError(connection, code, error);
         if (STREAM_ERRORS.has(code)) {
           closeConnection(connection, code);
-          return;
+          break;
         }
         continue;
       }
       connection.status.messages++;
-      metrics.messages.inc({ type: MESSAGE_TYPE_LABEL[message.type] });
+      const type = MESSAGE_TYPE_LABEL[message.type];
+      connection.pending.messages.set(type, (connection.pending.messages.get(type) ?? 0) + 1);
       handleMessage(connection, message, receivedNs);
+    }
+    flushCounts(connection);
+  };
+
+  const flushCounts = (connection: RouterConnection) => {
+    const pending = connection.pending;
+    for (const [type, n] of pending.messages) metrics.messages.inc({ type }, n);
+    pending.messages.clear();
+    if (pending.announced > 0) {
+      metrics.routes.inc({ router: connection.label, action: 'announce' }, pending.announced);
+      pending.announced = 0;
+    }
+    if (pending.withdrawn > 0) {
+      metrics.routes.inc({ router: connection.label, action: 'withdraw' }, pending.withdrawn);
+      pending.withdrawn = 0;
     }
   };
 
@@ -340,6 +362,8 @@ export function createBgpStation(config: BgpStationConfig, deps: BgpStationDeps)
           session: createBmpSession({ maxPeers: config.maxPeersPerRouter }),
           up: new Map(),
           unannounced: new Map(),
+          peerMessages: new Map(),
+          pending: { messages: new Map(), announced: 0, withdrawn: 0 },
           status: {
             address: label,
             port: info.remotePort,
