@@ -35,7 +35,7 @@ describe.skipIf(!haveCaptures)('station fuzz', () => {
     const random = seededRandom(0xb9b);
     try {
       for (let i = 0; i < ITERATIONS; i++) {
-        let data = Buffer.from(pick(random, streams));
+        let data: Buffer = Buffer.from(pick(random, streams));
         const mutations = 1 + Math.floor(random() * 4);
         for (let m = 0; m < mutations; m++) {
           switch (Math.floor(random() * 6)) {
