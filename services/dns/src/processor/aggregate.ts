@@ -6,7 +6,7 @@
  */
 import { type DnsQuery, IpVersion } from '@kansoku/contracts/gen/kansoku/dns/v1/dns_pb';
 import { formatIpAddress } from '@kansoku/contracts/ip-address';
-import type { SinkRows } from '@kansoku/kit';
+import { type SinkRows, type SinkTabSeparated, TabSeparatedWriter, type Warehouse } from '@kansoku/kit';
 import {
   DNS_1H_TABLE,
   DNS_1M_TABLE,
@@ -144,23 +144,6 @@ function zoneRows(cells: Iterable<ZoneCell>): Record<string, unknown>[] {
   );
 }
 
-/**
- * DateTime64(3, 'UTC') input as 'YYYY-MM-DD hh:mm:ss.sss' (plain numbers are ambiguous to ClickHouse);
- * the text of the last second is reused (a batch spans few seconds).
- */
-function dateTime64Formatter(): (ms: number) => string {
-  let second = -1;
-  let prefix = '';
-  return (ms) => {
-    const s = Math.floor(ms / 1000);
-    if (s !== second) {
-      second = s;
-      prefix = new Date(s * 1000).toISOString().slice(0, 19).replace('T', ' ');
-    }
-    return `${prefix}.${String(ms - s * 1000).padStart(3, '0')}`;
-  };
-}
-
 export interface AggregateOptions {
   /** Raw rows: 1 keeps every query, N keeps 1 in N (deterministic per query), 0 writes none. */
   rawSampleOneIn: number;
@@ -185,7 +168,10 @@ function hourCells<C extends { time: number }>(
   return out;
 }
 
-export function aggregateDnsQueries(records: readonly DnsQuery[], options: AggregateOptions): SinkRows[] {
+export function aggregateDnsQueries(
+  records: readonly DnsQuery[],
+  options: AggregateOptions,
+): (SinkRows | SinkTabSeparated)[] {
   const minute = new Map<string, QueryCell>();
   const clientsMinute = new Map<string, ClientCell>();
   const zonesMinute = new Map<string, ZoneCell>();
@@ -308,7 +294,7 @@ export function aggregateDnsQueries(records: readonly DnsQuery[], options: Aggre
     (c, time) => ({ ...c, time }),
   );
 
-  const out: SinkRows[] = [
+  const out: (SinkRows | SinkTabSeparated)[] = [
     { table: DNS_1M_TABLE, rows: queryRows(minute.values()) },
     { table: DNS_1H_TABLE, rows: queryRows(hour.values()) },
     { table: DNS_CLIENTS_1M_TABLE, rows: clientRows(clientsMinute.values()) },
@@ -316,40 +302,90 @@ export function aggregateDnsQueries(records: readonly DnsQuery[], options: Aggre
     { table: DNS_ZONES_1M_TABLE, rows: zoneRows(zonesMinute.values()) },
     { table: DNS_ZONES_1H_TABLE, rows: zoneRows(zonesHour.values()) },
   ];
-  if (options.rawSampleOneIn > 0) {
-    // Stable sort by query time: records of equal time keep their offset order, so a replay is identical.
-    raw.sort((a, b) => a.ms - b.ms);
-    const time = dateTime64Formatter();
-    out.push({
-      table: DNS_RAW_TABLE,
-      rows: raw.map(({ ms, q, client, zone }) => {
-        const answered = q.responseSeen;
-        return {
-          time_query: time(ms),
-          resolver: q.resolverIdentity,
-          client,
-          client_port: q.clientPort,
-          server: addressOf(q.serverAddress),
-          ip_version: ipVersionNumber(q.ipVersion),
-          protocol: q.transport,
-          message_id: q.messageId & 0xffff,
-          qname: q.qname,
-          zone,
-          qtype: q.qtype,
-          recursion_desired: q.recursionDesired ? 1 : 0,
-          dnssec_ok: q.dnssecOk ? 1 : 0,
-          answered: answered ? 1 : 0,
-          rcode: answered ? q.rcode : 0,
-          response_time_us: answered ? Number(q.responseTimeUs) : 0,
-          query_bytes: q.querySizeBytes,
-          response_bytes: answered ? q.responseSizeBytes : 0,
-          answer_count: answered ? Math.min(q.answerCount, 65535) : 0,
-          truncated: answered && q.truncated ? 1 : 0,
-          source: q.source,
-          sample_one_in: Math.max(1, options.rawSampleOneIn),
-        };
-      }),
-    });
-  }
+  if (keepRaw) out.push(rawQueryRows(raw, options.rawSampleOneIn));
   return out;
+}
+
+/** Columns of the raw table in the order rawQueryRows writes them. */
+export const RAW_QUERY_COLUMNS = [
+  'time_query',
+  'resolver',
+  'client',
+  'client_port',
+  'server',
+  'ip_version',
+  'protocol',
+  'message_id',
+  'qname',
+  'zone',
+  'qtype',
+  'recursion_desired',
+  'dnssec_ok',
+  'answered',
+  'rcode',
+  'response_time_us',
+  'query_bytes',
+  'response_bytes',
+  'answer_count',
+  'truncated',
+  'source',
+  'sample_one_in',
+] as const;
+
+/**
+ * The raw rows, sorted by query time (stable: records of equal time keep their offset order, so a replay is
+ * identical), written as TabSeparated bytes: this table takes every query, and an object plus its JSON per
+ * query cost more than all the rollups together.
+ */
+function rawQueryRows(
+  raw: readonly { ms: number; q: DnsQuery; client: string; zone: string }[],
+  sampleOneIn: number,
+): SinkTabSeparated {
+  const sorted = [...raw].sort((a, b) => a.ms - b.ms);
+  const w = new TabSeparatedWriter(sorted.length * 140 + 1024);
+  const weight = Math.max(1, sampleOneIn);
+  for (const { ms, q, client, zone } of sorted) {
+    const answered = q.responseSeen;
+    w.dateTime64Ms(ms)
+      .string(q.resolverIdentity)
+      .ascii(client)
+      .uint(q.clientPort)
+      .ascii(addressOf(q.serverAddress))
+      .uint(ipVersionNumber(q.ipVersion))
+      .uint(q.transport)
+      .uint(q.messageId & 0xffff)
+      .string(q.qname)
+      .string(zone)
+      .uint(q.qtype)
+      .uint(q.recursionDesired ? 1 : 0)
+      .uint(q.dnssecOk ? 1 : 0)
+      .uint(answered ? 1 : 0)
+      .uint(answered ? q.rcode : 0)
+      .uint64(answered ? q.responseTimeUs : 0n)
+      .uint(q.querySizeBytes)
+      .uint(answered ? q.responseSizeBytes : 0)
+      .uint(answered ? Math.min(q.answerCount, 65535) : 0)
+      .uint(answered && q.truncated ? 1 : 0)
+      .uint(q.source)
+      .uint(weight)
+      .endRow();
+  }
+  // A copy: the writer's buffer is reused by nothing else, but the view must outlive this function.
+  return {
+    table: DNS_RAW_TABLE,
+    tabSeparated: { columns: RAW_QUERY_COLUMNS, data: Buffer.from(w.bytes()), rows: w.rows },
+  };
+}
+
+/** Writes a batch of queries as the processor does (tests, benchmarks and fixtures fill tables with it). */
+export async function writeDnsQueries(
+  warehouse: Warehouse,
+  records: readonly DnsQuery[],
+  options: AggregateOptions & { dedupToken?: string },
+): Promise<void> {
+  const insert = options.dedupToken === undefined ? {} : { dedupToken: options.dedupToken };
+  for (const out of aggregateDnsQueries(records, options)) {
+    if ('tabSeparated' in out) await warehouse.insertTabSeparated(out.table, out.tabSeparated, insert);
+    else await warehouse.insert(out.table, out.rows, insert);
+  }
 }

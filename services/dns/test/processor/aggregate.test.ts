@@ -7,6 +7,7 @@ import {
   keepInRawSample,
   latencyBucket,
   latencyBucketLowerUs,
+  RAW_QUERY_COLUMNS,
 } from '../../src/processor/aggregate.ts';
 import { registeredDomain, subdomainPart } from '../../src/processor/zone.ts';
 
@@ -39,8 +40,20 @@ function query(over: MessageInitShape<typeof DnsQuerySchema>) {
   });
 }
 
-const rowsOf = (out: ReturnType<typeof aggregateDnsQueries>, table: string) =>
-  out.find((o) => o.table === `{{db}}.${table}`)?.rows ?? [];
+/** Rows of one table; the raw table's TabSeparated bytes read back into objects (numbers as numbers). */
+function rowsOf(out: ReturnType<typeof aggregateDnsQueries>, table: string): Record<string, unknown>[] {
+  const found = out.find((o) => o.table === `{{db}}.${table}`);
+  if (!found) return [];
+  if ('rows' in found) return found.rows;
+  const { columns, data } = found.tabSeparated;
+  return data
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) =>
+      Object.fromEntries(line.split('\t').map((v, i) => [columns[i], /^\d+$/.test(v) ? Number(v) : v])),
+    );
+}
 
 describe('registered domain', () => {
   it('follows the public suffix list and keeps the trailing dot', () => {
@@ -173,6 +186,7 @@ describe('dns rollups', () => {
     expect(raw.length).toBeGreaterThan(300);
     expect(raw.length).toBeLessThan(500);
     expect(raw.every((r) => r.sample_one_in === 10)).toBe(true);
+    expect(Object.keys(raw[0] ?? {})).toEqual([...RAW_QUERY_COLUMNS]);
     expect(records.filter((q) => keepInRawSample(q, 10)).length).toBe(raw.length);
     const all = rowsOf(aggregateDnsQueries(records, { rawSampleOneIn: 1 }), 'dns_queries_raw');
     expect(all).toHaveLength(4000);

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildDashboard } from '../../../grafana-dashboards/src/dashboard.ts';
 import { panelRequests } from '../../../grafana-dashboards/src/requests.ts';
 import { dnsDashboard } from '../../src/dashboard.ts';
-import { aggregateDnsQueries } from '../../src/processor/aggregate.ts';
+import { writeDnsQueries } from '../../src/processor/aggregate.ts';
 import { dnsQueries, runQuery } from '../../src/queries.ts';
 import { createQueryGenerator } from '../../src/simulator/query-generator.ts';
 import { dnsMigrations } from '../../src/tables.ts';
@@ -55,9 +55,10 @@ beforeAll(async () => {
     }
   }
   for (let i = 0; i < records.length; i += 20_000) {
-    for (const out of aggregateDnsQueries(records.slice(i, i + 20_000), { rawSampleOneIn: 1 })) {
-      await tw.warehouse.insert(out.table, out.rows, { dedupToken: `dash-${i}` });
-    }
+    await writeDnsQueries(tw.warehouse, records.slice(i, i + 20_000), {
+      rawSampleOneIn: 1,
+      dedupToken: `dash-${i}`,
+    });
   }
 }, 120_000);
 

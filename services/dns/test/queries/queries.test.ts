@@ -25,7 +25,7 @@ import {
 import { openTestWarehouse, type TestWarehouse } from '@kansoku/kit/testing/warehouse';
 import { Value } from '@sinclair/typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { aggregateDnsQueries } from '../../src/processor/aggregate.ts';
+import { writeDnsQueries } from '../../src/processor/aggregate.ts';
 import {
   histogramQuantile,
   latency,
@@ -136,9 +136,7 @@ beforeAll(async () => {
   const batches = [records.slice(0, 200), records.slice(200)];
   for (const [i, batch] of [batches[0], batches[1], batches[0]].entries()) {
     const token = `test-token-${i === 2 ? 0 : i}`;
-    for (const out of aggregateDnsQueries(batch ?? [], { rawSampleOneIn: 1 })) {
-      await warehouse.insert(out.table, out.rows, { dedupToken: token });
-    }
+    await writeDnsQueries(warehouse, batch ?? [], { rawSampleOneIn: 1, dedupToken: token });
   }
 }, 60_000);
 
