@@ -282,8 +282,9 @@ export function createBgpProcessor(config: BgpProcessorConfig, deps: BgpProcesso
       try {
         if (isUpdates) {
           const update = fromBinary(RouteUpdateSchema, message.value);
+          // Rates count what the routers sent, including updates the RIB ignores as older than a Peer Down.
+          countRate(update);
           if (rib.applyUpdate(update)) {
-            countRate(update);
             messages.inc({ kind: 'update', outcome: 'applied' });
           } else {
             messages.inc({ kind: 'update', outcome: 'ignored' });

@@ -28,7 +28,15 @@ import { Value } from '@sinclair/typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BgpProcessorConfig, bgpProcessorSchema } from '../../src/processor/config.ts';
 import { type BgpProcessor, createBgpProcessor } from '../../src/processor/processor.ts';
-import { peers, peerTimeline, prefixOrigin, routesByPrefixLength, topOrigins } from '../../src/queries.ts';
+import {
+  peers,
+  peerTimeline,
+  prefixOrigin,
+  routesByPrefixLength,
+  routesByPrefixLengthOverTime,
+  topOrigins,
+  updateRates,
+} from '../../src/queries.ts';
 import { mrtReplayOptionsSchema, replayMrtFile } from '../../src/replay/mrt-replay.ts';
 import { Rib } from '../../src/rib/rib.ts';
 import { bgpMigrations } from '../../src/tables.ts';
@@ -273,8 +281,31 @@ describe.skipIf(!haveMrtCaptures)('bgp-processor on Kafka and ClickHouse', () =>
     const sample = prefixList.find((p) => !p.includes(':'))!;
     const origin = await prefixOrigin.run({ prefix: sample } as never, context);
     expect(origin.rows[0]?.origin_as).toBe(majority(oraclePrefixes.get(sample)!));
+    const byIp = await prefixOrigin.run(
+      { ip: formatIpAddress(parseIpAddress(sample.split('/')[0] ?? '')) } as never,
+      context,
+    );
+    expect(byIp.rows[0]?.origin_as).toBe(rib.originAs(parseIpAddress(sample.split('/')[0] ?? '')));
     const top = await topOrigins.run({ family: 4, limit: 5 } as never, context);
     expect(top.rows.length).toBe(5);
+    const overTime = await routesByPrefixLengthOverTime.run(
+      { family: 4, from: Date.now() - 3_600_000, to: Date.now() + 60_000, step: 60 } as never,
+      context,
+    );
+    expect(overTime.rows.reduce((n, r) => n + Number(r.routes), 0)).toBe(
+      [...expectedV4.values()].reduce((a, b) => a + b, 0),
+    );
+    expect(overTime.rows.every((r) => Number(r.total) === Number(overTime.rows[0]?.total))).toBe(true);
+    // Rates: every message counted once, in the minutes of its receive time.
+    const rates = await updateRates.run(
+      { from: Number(T0_NS / 1_000_000n) - 60_000, to: Date.now(), step: 3600 } as never,
+      context,
+    );
+    const announced = updates.filter((u) => u.action === RouteAction.ANNOUNCE).length;
+    expect(Math.round(rates.rows.reduce((n, r) => n + Number(r.announcements) * 3600, 0))).toBe(announced);
+    expect(Math.round(rates.rows.reduce((n, r) => n + Number(r.withdrawals) * 3600, 0))).toBe(
+      updates.length - announced,
+    );
 
     // A Peer Down empties that peer (and only it), and shows in the timeline and the peers table.
     const biggest = rib
