@@ -156,6 +156,59 @@ describe.skipIf(!haveMrtCaptures)('MRT replay against bgpdump -m', () => {
     expect(rib.length).toBeGreaterThan(1000);
   });
 
+  it('stops reading on abort and returns what it sent', { timeout: 60_000 }, async () => {
+    const producer = captureProducer();
+    const abort = new AbortController();
+    const summary = await replayMrtFile(join(mrtCaptures, 'updates.20160811.1600.gz'), options(), {
+      producer,
+      log: silentLogger(),
+      signal: abort.signal,
+      progress: {
+        setTotal: () => {},
+        // Reported every 1,000 records: abort at the first report.
+        update: () => abort.abort(),
+      },
+    });
+    expect(summary.records).toBeGreaterThanOrEqual(1000);
+    expect(summary.records).toBeLessThan(2000);
+    expect(summary.published).toBe(producer.sent.length);
+    expect(summary.published).toBe(summary.announced + summary.withdrawn + summary.peerUp + summary.peerDown);
+  });
+
+  it('waits for Kafka instead of queueing the whole file', { timeout: 60_000 }, async () => {
+    const producer = captureProducer();
+    let release: () => void = () => {};
+    producer.gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let maxOutstanding = 0;
+    const sendCalls: number[] = [];
+    const counting = {
+      async send(topic: string, messages: Parameters<typeof producer.send>[1]) {
+        sendCalls.push(messages.length);
+        const outstanding = sendCalls.reduce((a, b) => a + b, 0) - producer.sent.length;
+        maxOutstanding = Math.max(maxOutstanding, outstanding);
+        return producer.send(topic, messages);
+      },
+    };
+    const replaying = replayMrtFile(
+      join(mrtCaptures, 'updates.20160811.1600.gz'),
+      options({ maxQueuedMessages: 500, maxSendMessages: 100 }),
+      { producer: counting, log: silentLogger() },
+    );
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Kafka has acknowledged nothing: reading stopped near the bound (one MRT record may overshoot it).
+    const queuedWhileBlocked = sendCalls.reduce((a, b) => a + b, 0);
+    expect(queuedWhileBlocked).toBeGreaterThanOrEqual(500);
+    expect(queuedWhileBlocked).toBeLessThan(2000);
+    producer.gate = undefined;
+    release();
+    const summary = await replaying;
+    expect(summary.failed).toBe(0);
+    expect(producer.updates()).toHaveLength(summary.announced + summary.withdrawn);
+    expect(maxOutstanding).toBeLessThan(2000);
+  });
+
   it('paces records at --rate', async () => {
     const file = 'bview.ipv4_unicast_add_path.gz';
     let records = 0;
