@@ -90,7 +90,7 @@ export async function openFrameStreamClient(
           resolve();
         },
       });
-      closed.then(() => {
+      void closed.then(() => {
         clearTimeout(timer);
         reject(
           new FrameStreamClientError(
@@ -122,7 +122,7 @@ export async function openFrameStreamClient(
       if (!socket.write(frames)) {
         await new Promise<void>((resolve, reject) => {
           socket.once('drain', resolve);
-          closed.then(() =>
+          void closed.then(() =>
             reject(failure ?? new FrameStreamClientError('KANSOKU_FSTRM_CLOSED', 'connection closed')),
           );
         });
