@@ -302,17 +302,26 @@ export interface DnstapInput {
   message: Partial<DnstapMessage>;
 }
 
-/** Writes protobuf into a growing byte array. */
+/** Protobuf writer over a scratch buffer (grown when a frame needs more); `take` copies the result out. */
 class ProtoWriter {
-  bytes: number[] = [];
+  buf = Buffer.allocUnsafe(4096);
+  pos = 0;
+
+  private room(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + n));
+    this.buf.copy(bigger, 0, 0, this.pos);
+    this.buf = bigger;
+  }
 
   varint(value: number): void {
+    this.room(10);
     let v = value;
     while (v > 0x7f) {
-      this.bytes.push((v % 128) | 0x80);
+      this.buf[this.pos++] = (v % 128) | 0x80;
       v = Math.floor(v / 128);
     }
-    this.bytes.push(v);
+    this.buf[this.pos++] = v;
   }
 
   tag(field: number, wireType: number): void {
@@ -328,17 +337,55 @@ class ProtoWriter {
   fixed32Field(field: number, value: number | undefined): void {
     if (value === undefined) return;
     this.tag(field, FIXED32);
-    this.bytes.push(value & 0xff, (value >>> 8) & 0xff, (value >>> 16) & 0xff, (value >>> 24) & 0xff);
+    this.room(4);
+    this.buf.writeUInt32LE(value >>> 0, this.pos);
+    this.pos += 4;
   }
 
   bytesField(field: number, value: Uint8Array | string | undefined): void {
     if (value === undefined) return;
-    const data = typeof value === 'string' ? Buffer.from(value) : value;
     this.tag(field, LENGTH_DELIMITED);
-    this.varint(data.length);
-    for (const b of data) this.bytes.push(b);
+    if (typeof value === 'string') {
+      const length = Buffer.byteLength(value);
+      this.varint(length);
+      this.room(length);
+      this.pos += this.buf.write(value, this.pos);
+    } else {
+      this.varint(value.length);
+      this.room(value.length);
+      this.buf.set(value, this.pos);
+      this.pos += value.length;
+    }
+  }
+
+  /** A length-delimited field whose body `write` writes now; its length is known only afterwards. */
+  nested(field: number, write: () => void): void {
+    this.tag(field, LENGTH_DELIMITED);
+    // Room for the longest length varint a frame can need (5 bytes), then the body is moved back if shorter.
+    this.room(5);
+    const lengthAt = this.pos;
+    this.pos += 5;
+    write();
+    const length = this.pos - lengthAt - 5;
+    let size = 1;
+    for (let v = length; v > 0x7f; v = Math.floor(v / 128)) size++;
+    if (size < 5) this.buf.copy(this.buf, lengthAt + size, lengthAt + 5, this.pos);
+    this.pos -= 5 - size;
+    const end = this.pos;
+    this.pos = lengthAt;
+    this.varint(length);
+    this.pos = end;
+  }
+
+  take(): Buffer {
+    const out = Buffer.allocUnsafe(this.pos);
+    this.buf.copy(out, 0, 0, this.pos);
+    this.pos = 0;
+    return out;
   }
 }
+
+const writer = new ProtoWriter();
 
 /**
  * Encodes a dnstap frame (simulators, test senders). Time fields are written when non-zero (as resolvers
@@ -346,29 +393,30 @@ class ProtoWriter {
  */
 export function encodeDnstap(input: DnstapInput): Buffer {
   const m = input.message;
-  const inner = new ProtoWriter();
-  inner.varintField(1, m.type ?? DnstapMessageType.CLIENT_QUERY);
-  inner.varintField(2, m.socketFamily);
-  inner.varintField(3, m.socketProtocol);
-  inner.bytesField(4, m.queryAddress);
-  inner.bytesField(5, m.responseAddress);
-  inner.varintField(6, m.queryPort);
-  inner.varintField(7, m.responsePort);
-  if (m.queryTimeSec) {
-    inner.varintField(8, m.queryTimeSec);
-    inner.fixed32Field(9, m.queryTimeNsec ?? 0);
-  }
-  inner.bytesField(10, m.queryMessage);
-  if (m.responseTimeSec) {
-    inner.varintField(12, m.responseTimeSec);
-    inner.fixed32Field(13, m.responseTimeNsec ?? 0);
-  }
-  inner.bytesField(14, m.responseMessage);
-  const outer = new ProtoWriter();
-  outer.bytesField(1, input.identity);
-  outer.bytesField(2, input.version);
-  outer.bytesField(3, input.extra);
-  outer.bytesField(14, Uint8Array.from(inner.bytes));
-  outer.varintField(15, 1);
-  return Buffer.from(outer.bytes);
+  const w = writer;
+  w.pos = 0;
+  w.bytesField(1, input.identity);
+  w.bytesField(2, input.version);
+  w.bytesField(3, input.extra);
+  w.nested(14, () => {
+    w.varintField(1, m.type ?? DnstapMessageType.CLIENT_QUERY);
+    w.varintField(2, m.socketFamily);
+    w.varintField(3, m.socketProtocol);
+    w.bytesField(4, m.queryAddress);
+    w.bytesField(5, m.responseAddress);
+    w.varintField(6, m.queryPort);
+    w.varintField(7, m.responsePort);
+    if (m.queryTimeSec) {
+      w.varintField(8, m.queryTimeSec);
+      w.fixed32Field(9, m.queryTimeNsec ?? 0);
+    }
+    w.bytesField(10, m.queryMessage);
+    if (m.responseTimeSec) {
+      w.varintField(12, m.responseTimeSec);
+      w.fixed32Field(13, m.responseTimeNsec ?? 0);
+    }
+    w.bytesField(14, m.responseMessage);
+  });
+  w.varintField(15, 1);
+  return w.take();
 }
