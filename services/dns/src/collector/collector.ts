@@ -117,6 +117,22 @@ export function createDnsCollector(config: DnsCollectorConfig, deps: DnsCollecto
       // The sender is done: after FINISH (written before this), close our side.
       onStop: () => socket.end(),
     });
+    // A peer that connects and never starts a stream would hold a connection slot for good.
+    const handshakeTimer = setTimeout(() => {
+      if (session.state === 'started' || session.state === 'stopped' || socket.destroyed) return;
+      const code = 'KANSOKU_FSTRM_HANDSHAKE_TIMEOUT';
+      countSenderError(sender, code);
+      disconnects[code] = (disconnects[code] ?? 0) + 1;
+      metrics.disconnects.inc({ listener, code });
+      warnings.warn(
+        `disconnect:${code}`,
+        { sender, listener, code, handshakeTimeoutMs: config.handshakeTimeoutMs },
+        'dnstap sender disconnected: no Frame Streams START in time',
+      );
+      socket.destroy();
+    }, config.handshakeTimeoutMs);
+    handshakeTimer.unref();
+    socket.once('close', () => clearTimeout(handshakeTimer));
     let paused = false;
     socket.on('data', (chunk: Buffer) => {
       receivedMs = Date.now();

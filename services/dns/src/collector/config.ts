@@ -33,6 +33,12 @@ export const dnsCollectorSchema = Type.Object({
     default: 256 * 1024,
     description: 'Largest dnstap data frame accepted; a sender of a larger one is disconnected and counted',
   }),
+  handshakeTimeoutMs: Type.Integer({
+    minimum: 100,
+    default: 10_000,
+    description:
+      'A connection that has not completed the Frame Streams handshake by then is closed and counted',
+  }),
   pairingTimeoutMs: Type.Integer({
     minimum: 100,
     default: 10_000,

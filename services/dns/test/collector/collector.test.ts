@@ -199,6 +199,27 @@ describe('dns collector over TCP', () => {
     await until('the record', () => producer.records.length === 1);
   });
 
+  it('disconnects and counts a peer that never completes the handshake', async () => {
+    const { collector } = await start({ handshakeTimeoutMs: 200 });
+    const started = Date.now();
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: collector.tcpPort() }, () => {
+        socket.write(encodeControlFrame(ControlType.READY, ['protobuf:dnstap.Dnstap'])); // then silence
+      });
+      socket.resume(); // read (and drop) the ACCEPT, so that the end of the stream is seen
+      socket.on('error', () => {});
+      socket.on('close', () => resolve());
+      setTimeout(() => reject(new Error('not disconnected')), 5000).unref();
+    });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+    expect(collector.disconnects()).toEqual({ KANSOKU_FSTRM_HANDSHAKE_TIMEOUT: 1 });
+    // A sender that completes the handshake in time stays connected past the timeout.
+    const sender = await openFrameStreamSender({ host: '127.0.0.1', port: collector.tcpPort() });
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(sender.socket.destroyed).toBe(false);
+    await sender.close();
+  });
+
   it('serves many senders at once and a unix socket', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kansoku-dns-'));
     try {
