@@ -147,7 +147,7 @@ export class LpmV4 {
   }
 }
 
-function grow(array: Int32Array): Int32Array {
+function grow(array: Int32Array): Int32Array<ArrayBuffer> {
   const next = new Int32Array(array.length * 2);
   next.set(array);
   return next;
