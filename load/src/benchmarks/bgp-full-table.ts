@@ -17,7 +17,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createMetricsRegistry, migrate, silentLogger } from '@kansoku/kit';
+import { createLogger, createMetricsRegistry, migrate, silentLogger } from '@kansoku/kit';
 import { createKafkaAdmin, createKafkaConsumer, createKafkaProducer } from '@kansoku/kit/kafka/index';
 import { openTestWarehouse } from '@kansoku/kit/testing/warehouse';
 import { Value } from '@sinclair/typebox/value';
@@ -83,7 +83,7 @@ export const benchmark: Benchmark = {
     const stateDir = mkdtempSync(path.join(os.tmpdir(), 'kansoku-bench-bgp-state-'));
     const producer = createKafkaProducer(
       connection,
-      { maxBatchMessages: 10_000, lingerMs: 5 },
+      { maxBatchMessages: 4000, lingerMs: 5 },
       { log, metrics },
     );
     await producer.start();
@@ -94,7 +94,12 @@ export const benchmark: Benchmark = {
       updatesTopic,
       peersTopic,
     };
-    const station = createBgpStation(stationConfig, { producer, log, metrics });
+    // The station's warnings (a closed router connection, a failed publish) go to stderr.
+    const station = createBgpStation(stationConfig, {
+      producer,
+      log: createLogger({ level: 'warn' } as never, 'bgp-station'),
+      metrics,
+    });
     await station.start();
     const processorConfig: BgpProcessorConfig = {
       ...(Value.Default(bgpProcessorSchema, {}) as BgpProcessorConfig),
@@ -154,11 +159,12 @@ export const benchmark: Benchmark = {
       let peakRss = 0;
       let stationDecodedAt = 0;
       let stationPublishedAt = 0;
-      while (rib.routeCount() < table.routes && Date.now() < deadline) {
+      while (rib.routeCount() < table.routes && Date.now() < deadline && sentReport?.type !== 'error') {
         peakRss = Math.max(peakRss, process.memoryUsage().rss);
         const decoded = station.routers().reduce((n, r) => n + r.announced, 0);
         if (stationDecodedAt === 0 && decoded >= table.routes) stationDecodedAt = Date.now();
-        if (stationDecodedAt !== 0 && stationPublishedAt === 0 && station.queued() === 0) stationPublishedAt = Date.now();
+        if (stationDecodedAt !== 0 && stationPublishedAt === 0 && station.queued() === 0)
+          stationPublishedAt = Date.now();
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       const convergedAt = Date.now();
@@ -191,7 +197,8 @@ export const benchmark: Benchmark = {
         seconds_to_send: Math.round(secondsToSend * 100) / 100,
         // When the station had decoded every route, and when Kafka had acknowledged them all (0: not seen).
         seconds_station_decoded: stationDecodedAt === 0 ? 0 : (stationDecodedAt - report.startedAtMs) / 1000,
-        seconds_station_published: stationPublishedAt === 0 ? 0 : (stationPublishedAt - report.startedAtMs) / 1000,
+        seconds_station_published:
+          stationPublishedAt === 0 ? 0 : (stationPublishedAt - report.startedAtMs) / 1000,
         bmp_bytes: table.bytes,
         bmp_messages: table.messages,
         attribute_sets: rib.attributes.size,

@@ -74,6 +74,7 @@ process.once('message', (first: SenderMessage) => {
         send({ type: 'sent', startedAtMs, finishedAtMs: Date.now() });
       });
       socket.on('error', (error) => send({ type: 'error', message: error.message }));
+      socket.on('close', () => send({ type: 'error', message: 'the station closed the connection' }));
       process.on('disconnect', () => {
         socket.end();
         process.exit(0);
