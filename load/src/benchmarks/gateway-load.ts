@@ -26,6 +26,13 @@ import { type BoardLoadReport, runBoardLoad } from '../gateway/board-load.ts';
 import { DEFAULT_FILL, fillFlowRollups } from '../gateway/fill-flows.ts';
 
 const TOKEN = 'bench-viewer-token-0001';
+const FLOOR_ANSWER = {
+  columns: [
+    { name: 'time', type: 'time' as const },
+    { name: 'bps', type: 'number' as const },
+  ],
+  rows: Array.from({ length: 120 }, (_, i) => ({ time: i * 60_000, bps: i })),
+};
 
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
@@ -68,7 +75,8 @@ export const benchmark: Benchmark = {
     warmup: 'seconds of the same load before each measured run, not counted (default 60)',
     'max-threads': 'gateway.queryMaxThreads: threads per warehouse query (default 0: the engine decides)',
     days: 'days of 1-minute rollups (default 30)',
-    modes: 'comma-separated runs: cache, no-cache (default both)',
+    modes:
+      'comma-separated runs: cache, no-cache, long-ttl (live answers kept 10 min), floor (answers without the warehouse) (default cache,no-cache)',
     seed: 'seed of the panel and range draw (default 1)',
   },
   async run(args) {
@@ -85,13 +93,20 @@ export const benchmark: Benchmark = {
     const db = await openTestWarehouse({ prefix: 'kansoku-bench-gateway-' });
     try {
       await migrate(db.warehouse, [ingestLedgerMigration, ...flowsMigrations], { log: silentLogger() });
-      const fill = await fillFlowRollups(db.warehouse, { ...DEFAULT_FILL, days, endMs: Date.now() }, log);
+      // The floor alone does not read the warehouse: a day of data is enough to start.
+      const fillDays = modes.every((m) => m === 'floor') ? 1 : days;
+      const fill = await fillFlowRollups(
+        db.warehouse,
+        { ...DEFAULT_FILL, days: fillDays, endMs: Date.now() },
+        log,
+      );
       // The hourly rollup got one insert per day: merge it as the background merges would by now.
       await db.warehouse.command('OPTIMIZE TABLE {{db}}.flows_traffic_1h FINAL');
 
       const runs: RunResult[] = [];
       for (const mode of modes) {
-        if (mode !== 'cache' && mode !== 'no-cache') throw new Error(`unknown mode ${mode}`);
+        if (!['cache', 'no-cache', 'long-ttl', 'floor'].includes(mode))
+          throw new Error(`unknown mode ${mode}`);
         const metrics = createMetricsRegistry({ processMetrics: false });
         const gateway = createGateway(
           {
@@ -99,7 +114,10 @@ export const benchmark: Benchmark = {
             port: 0,
             tokens: [`viewer:${TOKEN}`],
             anonymousRole: 'none',
-            cacheEnabled: mode === 'cache',
+            cacheEnabled: mode !== 'no-cache',
+            // long-ttl: live answers kept 10 minutes, so the warehouse is all but idle after the warm-up
+            // and what is left is the gateway's own cost (and the machine's).
+            ...(mode === 'long-ttl' ? { cacheLiveTtlMs: 600_000, cacheLiveMaxTtlMs: 600_000 } : {}),
             // One token sends all the load: the per-token limit (600/min by default) would refuse most.
             rateLimitPerMinute: 0,
             queryMaxThreads: maxThreads,
@@ -109,7 +127,12 @@ export const benchmark: Benchmark = {
             metrics,
             warehouse: db.warehouse,
             health: [],
-            queries: flowsQueries,
+            // floor: the same routes and parameters answering at once without the warehouse, the least
+            // latency this machine and this load generator can show.
+            queries:
+              mode === 'floor'
+                ? flowsQueries.map((q) => ({ ...q, run: async () => FLOOR_ANSWER }))
+                : flowsQueries,
             version: 'bench',
           },
         );
