@@ -205,6 +205,7 @@ describe.skipIf(!haveTools)('Unbound with dnstap → collector → Kafka → pro
         unixSocketPath: socketPath,
         maxConnections: 16,
         maxFrameBytes: 256 * 1024,
+        handshakeTimeoutMs: 10_000,
         pairingTimeoutMs: 10_000,
         maxPendingQueries: 200_000,
         queryLogFile: '',

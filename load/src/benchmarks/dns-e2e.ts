@@ -170,6 +170,7 @@ export const benchmark: Benchmark = {
         unixSocketPath: '',
         maxConnections: 256,
         maxFrameBytes: 256 * 1024,
+        handshakeTimeoutMs: 10_000,
         pairingTimeoutMs: 10_000,
         maxPendingQueries: 200_000,
         queryLogFile: '',

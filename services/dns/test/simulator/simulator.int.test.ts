@@ -55,6 +55,7 @@ async function collect(config: Partial<DnsSimulatorConfig>) {
       unixSocketPath: socketPath,
       maxConnections: 16,
       maxFrameBytes: 256 * 1024,
+      handshakeTimeoutMs: 10_000,
       pairingTimeoutMs: 10_000,
       maxPendingQueries: 200_000,
       queryLogFile: '',
