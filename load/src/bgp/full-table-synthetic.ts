@@ -182,7 +182,7 @@ export function syntheticFullTable(options: SyntheticTableOptions): SyntheticGro
       path.push(origin);
       const communities: number[] = [];
       for (let c = Math.floor(next() * 4); c > 0; c--)
-        communities.push(((peerAs & 0xffff) << 16) | Math.floor(next() * 5000));
+        communities.push((((peerAs & 0xffff) << 16) | Math.floor(next() * 5000)) >>> 0);
       groups.push({
         family,
         prefixes: prefixes.slice(i, i + size),
