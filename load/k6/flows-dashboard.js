@@ -8,7 +8,7 @@
 //   RATE=200 DURATION=60s k6 run load/k6/flows-dashboard.js
 //
 // Thresholds: p99 under 100 ms and no failed request (the goal of the gateway-load benchmark).
-// The gateway limits each token to gateway.rateLimitPerMinute requests a minute (600 by default):
+// The gateway limits each token to gateway.rateLimitPerMinute requests a minute (6000 by default):
 // run the gateway with KANSOKU_GATEWAY_RATE_LIMIT_PER_MINUTE=0 (or a high limit) for a load test.
 import { check } from 'k6';
 import http from 'k6/http';

@@ -118,7 +118,7 @@ export const benchmark: Benchmark = {
             // long-ttl: live answers kept 10 minutes, so the warehouse is all but idle after the warm-up
             // and what is left is the gateway's own cost (and the machine's).
             ...(mode === 'long-ttl' ? { cacheLiveTtlMs: 600_000, cacheLiveMaxTtlMs: 600_000 } : {}),
-            // One token sends all the load: the per-token limit (600/min by default) would refuse most.
+            // One token sends all the load (12,000/min): above the per-token limit (6000/min by default).
             rateLimitPerMinute: 0,
             queryMaxThreads: maxThreads,
           },

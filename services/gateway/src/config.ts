@@ -63,7 +63,9 @@ export const gatewaySection = defineSection(
         'Least alignment of from/to; queries without a step align to 1, 5, 15 or 60 minutes by range length',
     }),
     rateLimitPerMinute: Type.Integer({
-      default: 600,
+      // Grafana sends every viewer's panels with its one datasource token: a wall of boards refreshing
+      // every 10 s is thousands a minute on that token.
+      default: 6000,
       minimum: 0,
       description: 'Requests per minute per bearer token on /api/v1 (0: no limit)',
     }),
