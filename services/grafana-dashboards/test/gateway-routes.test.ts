@@ -26,6 +26,14 @@ import { platformModules } from '@kansoku/platform/modules';
 import { Value } from '@sinclair/typebox/value';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  PEER_EVENTS_TABLE,
+  PEER_STATE_TABLE,
+  PREFIX_LENGTHS_1H_TABLE,
+  PREFIX_LENGTHS_1M_TABLE,
+  PREFIX_ORIGINS_TABLE,
+  UPDATE_RATES_TABLE,
+} from '../../bgp/src/tables.ts';
 import { buildDashboard } from '../src/dashboard.ts';
 import type { InfinityTargetFields } from '../src/infinity.ts';
 import { allDashboards } from '../src/registry.ts';
@@ -94,6 +102,99 @@ function syntheticFlows(now: number): FlowRecord[] {
   return records;
 }
 
+/**
+ * A small RIB as bgp-processor writes it: per-minute and hourly prefix-length snapshots of the whole RIB (peer '')
+ * and of one peer, update rates, a peer with its up event, and prefix origins — enough for every BGP panel to draw.
+ */
+async function insertBgpRows(tw: TestWarehouse, now: number): Promise<void> {
+  const time = (ms: number) => clickHouseTime(ms).slice(0, 19);
+  const lengths = {
+    1: [
+      [16, 12_000],
+      [22, 90_000],
+      [24, 520_000],
+    ],
+    2: [
+      [32, 25_000],
+      [48, 80_000],
+    ],
+  } as const;
+  const snapshot = (at: number, bucketMs: number) =>
+    Object.entries(lengths).flatMap(([afi, rows]) =>
+      rows.flatMap(([prefix_length, routes]) =>
+        ['', '198.51.100.1'].map((peer) => ({
+          time: time(Math.floor(at / bucketMs) * bucketMs),
+          router: peer === '' ? '' : '192.0.2.10',
+          peer,
+          distinguisher: '0',
+          peer_asn: peer === '' ? 0 : 64_500,
+          rib_type: peer === '' ? 0 : 3,
+          afi: Number(afi),
+          prefix_length,
+          routes,
+        })),
+      ),
+    );
+  for (let at = now - 35 * DAY; at <= now; at += HOUR)
+    await tw.warehouse.insert(PREFIX_LENGTHS_1H_TABLE, snapshot(at, HOUR));
+  for (let at = now - 6 * HOUR; at <= now; at += 10 * MINUTE)
+    await tw.warehouse.insert(PREFIX_LENGTHS_1M_TABLE, snapshot(at, MINUTE));
+  await tw.warehouse.insert(
+    UPDATE_RATES_TABLE,
+    Array.from({ length: 360 }, (_, i) => ({
+      time: time(Math.floor((now - i * MINUTE) / MINUTE) * MINUTE),
+      router: '192.0.2.10',
+      peer: '198.51.100.1',
+      distinguisher: '0',
+      rib_type: 3,
+      afi: 1,
+      announcements: 100 + i,
+      withdrawals: i % 7,
+    })),
+  );
+  const upAt = now - 2 * HOUR;
+  await tw.warehouse.insert(PEER_EVENTS_TABLE, [
+    {
+      time: clickHouseTime(upAt),
+      router: '192.0.2.10',
+      peer: '198.51.100.1',
+      distinguisher: '0',
+      peer_asn: 64_500,
+      event: 'up',
+      reason: 0,
+      routes_dropped: 0,
+      detail: '',
+    },
+  ]);
+  await tw.warehouse.insert(PEER_STATE_TABLE, [
+    {
+      time: time(now),
+      router: '192.0.2.10',
+      peer: '198.51.100.1',
+      distinguisher: '0',
+      rib_type: 3,
+      peer_asn: 64_500,
+      state: 'up',
+      routes_ipv4: 622_000,
+      routes_ipv6: 105_000,
+      last_change: clickHouseTime(upAt),
+    },
+  ]);
+  await tw.warehouse.insert(
+    PREFIX_ORIGINS_TABLE,
+    [1, 2].flatMap((afi) =>
+      Array.from({ length: 30 }, (_, i) => ({
+        afi,
+        prefix: afi === 1 ? `203.0.${i}.0/24` : `2001:db8:${i}::/48`,
+        prefix_length: afi === 1 ? 24 : 48,
+        origin_as: 64_500 + (i % 5),
+        present: 1,
+        updated: clickHouseTime(now),
+      })),
+    ),
+  );
+}
+
 const clickHouseTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
 
 describe('every Infinity URL of the generated dashboards, through the real gateway', () => {
@@ -139,6 +240,7 @@ describe('every Infinity URL of the generated dashboards, through the real gatew
     };
     await tw.warehouse.insert(ALERTING_STATE_TABLE, [{ updated_at: clickHouseTime(firedAt), ...alert }]);
     await tw.warehouse.insert(ALERTING_HISTORY_TABLE, [{ time: clickHouseTime(firedAt), ...alert }]);
+    await insertBgpRows(tw, now);
 
     const queries = modules.flatMap((m) => m.queries);
     for (const q of queries) routes.add(`/api/v1/${q.domain}/${q.name}`);
