@@ -8,7 +8,10 @@
 #   maven                    fetches the Kafka broker's jars from Maven Central (once; cached in .cache/kafka)
 #   softflowd                real NetFlow v5/v9/IPFIX exporter for the flows collector's tests (reads a pcap)
 #   pmacct                   pmacctd nfprobe/sfprobe (IPFIX, sFlow exporters from a pcap) for the same tests
-#   tshark                   decodes exporters' packets as an oracle in the flows tests
+#   tshark                   decodes exporters' packets as an oracle in the flows and DNS tests
+#   chromium                 headless browser for the gateway overview page's Playwright test
+#   unbound, dnsperf, bind9  real resolvers with dnstap / query logs, and their load tool, for the DNS tests
+#   gobgpd, bgpdump          a real BGP speaker with BMP for the station's test; bgpdump as the MRT oracle
 #   chromium                 headless browser for the gateway overview page's test (playwright-core drives it)
 #
 # Node, pnpm and the npm dependencies (chDB included) are not system packages and are not handled here.
@@ -63,7 +66,7 @@ if ! command -v mvn >/dev/null 2>&1; then
 fi
 
 if [[ ${#missing[@]} -eq 0 ]]; then
-  echo "install-system.sh: all system packages present (nats-server, prometheus-alertmanager, softflowd, pmacct, tshark, Java ${major}, Maven)"
+  echo "install-system.sh: all system packages present (Java ${major}, Maven and every package listed above)"
   exit 0
 fi
 
@@ -86,7 +89,7 @@ apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # Debian starts packaged daemons on install; the project starts its own (on its own ports and data dirs),
 # so stop and disable the system units where systemd runs, leaving the default ports free.
 if command -v systemctl >/dev/null 2>&1 && [[ -d /run/systemd/system ]]; then
-  for unit in nats-server prometheus-alertmanager softflowd pmacctd nfacctd sfacctd uacctd; do
+  for unit in nats-server prometheus-alertmanager softflowd pmacctd nfacctd sfacctd uacctd unbound named bind9 gobgpd; do
     systemctl disable --now "$unit" >/dev/null 2>&1 || true
   done
 fi
