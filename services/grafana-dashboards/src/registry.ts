@@ -3,13 +3,14 @@
  * (`services/<domain>/src/dashboard.ts`, with this package's builder) and adds it to the list.
  */
 import { bgpDashboard } from '../../bgp/src/dashboard.ts';
+import { dnsDashboard } from '../../dns/src/dashboard.ts';
 import type { DomainDashboard } from './dashboard.ts';
 import { flowsDashboard } from './dashboards/flows.ts';
 import { overviewDashboard } from './dashboards/overview.ts';
 
 /** Every domain's dashboard, in the order of the overview's rows. */
 export function domainDashboards(): DomainDashboard[] {
-  return [flowsDashboard, bgpDashboard];
+  return [flowsDashboard, dnsDashboard, bgpDashboard];
 }
 
 /** Everything provisioned: the overview first, then each domain. */

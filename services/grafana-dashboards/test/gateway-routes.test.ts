@@ -34,6 +34,8 @@ import {
   PREFIX_ORIGINS_TABLE,
   UPDATE_RATES_TABLE,
 } from '../../bgp/src/tables.ts';
+import { writeDnsQueries } from '../../dns/src/processor/aggregate.ts';
+import { sampleDnsQueries } from '../../dns/src/simulator/sample-traffic.ts';
 import { buildDashboard } from '../src/dashboard.ts';
 import type { InfinityTargetFields } from '../src/infinity.ts';
 import { allDashboards } from '../src/registry.ts';
@@ -241,6 +243,13 @@ describe('every Infinity URL of the generated dashboards, through the real gatew
     await tw.warehouse.insert(ALERTING_STATE_TABLE, [{ updated_at: clickHouseTime(firedAt), ...alert }]);
     await tw.warehouse.insert(ALERTING_HISTORY_TABLE, [{ time: clickHouseTime(firedAt), ...alert }]);
     await insertBgpRows(tw, now);
+    const dns = sampleDnsQueries({ fromMs: now - 8 * DAY, toMs: now });
+    for (let i = 0; i < dns.length; i += 20_000) {
+      await writeDnsQueries(tw.warehouse, dns.slice(i, i + 20_000), {
+        rawSampleOneIn: 1,
+        dedupToken: `dns-${i}`,
+      });
+    }
 
     const queries = modules.flatMap((m) => m.queries);
     for (const q of queries) routes.add(`/api/v1/${q.domain}/${q.name}`);

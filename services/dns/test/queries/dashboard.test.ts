@@ -4,8 +4,6 @@
  * of resolver traffic; each answer must have rows and the columns the panel reads.
  */
 
-import { create } from '@bufbuild/protobuf';
-import { DnsQuerySchema, IpVersion } from '@kansoku/contracts/gen/kansoku/dns/v1/dns_pb';
 import { ingestLedgerMigration, migrate, silentLogger } from '@kansoku/kit';
 import { openTestWarehouse, type TestWarehouse } from '@kansoku/kit/testing/warehouse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +12,7 @@ import { panelRequests } from '../../../grafana-dashboards/src/requests.ts';
 import { dnsDashboard } from '../../src/dashboard.ts';
 import { writeDnsQueries } from '../../src/processor/aggregate.ts';
 import { dnsQueries, runQuery } from '../../src/queries.ts';
-import { createQueryGenerator } from '../../src/simulator/query-generator.ts';
+import { sampleDnsQueries } from '../../src/simulator/sample-traffic.ts';
 import { dnsMigrations } from '../../src/tables.ts';
 
 const NOW = Date.now();
@@ -23,37 +21,8 @@ let tw: TestWarehouse;
 beforeAll(async () => {
   tw = await openTestWarehouse({ prefix: 'kansoku-dns-dash-' });
   await migrate(tw.warehouse, [ingestLedgerMigration, ...dnsMigrations], { log: silentLogger() });
-  const g = createQueryGenerator({
-    seed: 5,
-    sources: 2000,
-    ipv6Share: 0.3,
-    nxdomainShare: 0.05,
-    servfailShare: 0.01,
-    unansweredShare: 0.01,
-    activitySigma: 1,
-    zones: 200,
-  });
   // Eight days back: 150 queries every 20 minutes.
-  const records = [];
-  for (let t = NOW - 8 * 86_400_000; t < NOW; t += 20 * 60_000) {
-    for (let i = 0; i < 150; i++) {
-      const q = g.next(t + i * 1000);
-      records.push(
-        create(DnsQuerySchema, {
-          timeQueryNs: BigInt(Math.floor(q.timeMs)) * 1_000_000n,
-          clientAddress: q.client,
-          ipVersion: q.client.length === 16 ? IpVersion.V6 : IpVersion.V4,
-          transport: q.protocol,
-          qname: q.qname,
-          qtype: q.qtype,
-          responseSeen: q.responseUs !== undefined,
-          rcode: q.rcode,
-          responseTimeUs: BigInt(q.responseUs ?? 0),
-          resolverIdentity: 'r1',
-        }),
-      );
-    }
-  }
+  const records = sampleDnsQueries({ fromMs: NOW - 8 * 86_400_000, toMs: NOW });
   for (let i = 0; i < records.length; i += 20_000) {
     await writeDnsQueries(tw.warehouse, records.slice(i, i + 20_000), {
       rawSampleOneIn: 1,
