@@ -73,7 +73,8 @@ export const benchmark: Benchmark = {
     seconds: 'seconds per run (default 60)',
     connections: 'autocannon connections (default 50)',
     warmup: 'seconds of the same load before each measured run, not counted (default 60)',
-    'max-threads': 'gateway.queryMaxThreads: threads per warehouse query (default 0: the engine decides)',
+    'max-threads':
+      'gateway.queryMaxThreads: threads per warehouse query (default -1: half the cores, embedded warehouse)',
     days: 'days of 1-minute rollups (default 30)',
     modes:
       'comma-separated runs: cache, no-cache, long-ttl (live answers kept 10 min), floor (answers without the warehouse) (default cache,no-cache)',
@@ -86,7 +87,7 @@ export const benchmark: Benchmark = {
     const days = intFlag(args, 'days', 30);
     const seed = intFlag(args, 'seed', 1);
     const warmup = args.warmup === '0' ? 0 : intFlag(args, 'warmup', 60);
-    const maxThreads = args['max-threads'] === undefined ? 0 : intFlag(args, 'max-threads', 1);
+    const maxThreads = args['max-threads'] === undefined ? -1 : intFlag(args, 'max-threads', 1);
     const modes = listFlag(args, 'modes', ['cache', 'no-cache']);
     const loadBefore = loadavg();
 

@@ -2,6 +2,7 @@
  * The gateway as a fastify plugin, separate from the server so tests use `app.inject()`.
  * Public: /health, /ready, /metrics, /docs. Everything under /api/v1 needs a bearer token.
  */
+import { availableParallelism } from 'node:os';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -73,7 +74,12 @@ export async function gatewayApp(app: FastifyInstance, options: GatewayAppOption
       {
         maxConcurrentQueries: config.maxConcurrentQueries,
         maxQueuedQueries: config.maxQueuedQueries,
-        maxThreads: config.queryMaxThreads,
+        maxThreads:
+          config.queryMaxThreads >= 0
+            ? config.queryMaxThreads
+            : options.warehouse.embedded
+              ? Math.max(1, Math.floor(availableParallelism() / 2))
+              : 0,
       },
       options.metrics,
     );

@@ -90,12 +90,13 @@ export const gatewaySection = defineSection(
       description: 'Warehouse queries allowed to wait; beyond that a request gets 503 at once',
     }),
     queryMaxThreads: Type.Integer({
-      default: 0,
-      minimum: 0,
+      default: -1,
+      minimum: -1,
       maximum: 256,
       description:
-        'Threads one warehouse query may use (ClickHouse max_threads; 0: the engine decides). With the ' +
-        'embedded warehouse on a small machine, fewer leave the gateway a core to answer from its cache',
+        'Threads one warehouse query may use (ClickHouse max_threads). -1: half the cores with the embedded ' +
+        'warehouse (it shares the process and the CPUs with the gateway, which must keep a core to answer ' +
+        'from its cache), the engine decides with a server; 0: the engine always decides',
     }),
     maxResultRows: Type.Integer({
       default: 100_000,
