@@ -15,7 +15,13 @@ describe('the flows board requests', () => {
     db = await openTestWarehouse({ prefix: 'kansoku-load-board-' });
     await migrate(db.warehouse, flowsMigrations, { log: silentLogger() });
     gateway = createGateway(
-      { host: '127.0.0.1', port: 0, tokens: [`viewer:${TOKEN}`], anonymousRole: 'none', rateLimitPerMinute: 0 },
+      {
+        host: '127.0.0.1',
+        port: 0,
+        tokens: [`viewer:${TOKEN}`],
+        anonymousRole: 'none',
+        rateLimitPerMinute: 0,
+      },
       {
         log: silentLogger(),
         metrics: createMetricsRegistry({ processMetrics: false }),
