@@ -87,7 +87,14 @@ export const routesByPrefixLength = defineQuery({
   params: Type.Object({
     ...FamilyParam,
     ...PeerParams,
-    at: Type.Optional(Type.Integer({ minimum: 0, description: 'ms since the epoch; default: now' })),
+    // Bounded like the gateway bounds from/to: toDateTime() of a time past 2106 would be a ClickHouse error.
+    at: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: Date.UTC(2100, 0, 1),
+        description: 'ms since the epoch; default: now',
+      }),
+    ),
   }),
   validate: validatePeer,
   async run(p, { warehouse }): Promise<QueryResult> {
