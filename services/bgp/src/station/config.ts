@@ -12,7 +12,9 @@ import { DEFAULT_MAX_PEERS_PER_ROUTER } from '../decoders/bmp/session.ts';
 export const BMP_DEFAULT_PORT = 11019;
 
 export const bgpStationSchema = Type.Object({
-  ...tcpListenerSchema({ port: BMP_DEFAULT_PORT, address: '0.0.0.0', maxConnections: 1024 }).properties,
+  // Loopback like every listener of the single-machine defaults: routers on other hosts need
+  // KANSOKU_BGP_STATION_ADDRESS (the Helm chart sets 0.0.0.0).
+  ...tcpListenerSchema({ port: BMP_DEFAULT_PORT, address: '127.0.0.1', maxConnections: 1024 }).properties,
   updatesTopic: Type.String({
     default: topics.bgpUpdates.name,
     minLength: 1,
