@@ -371,9 +371,14 @@ describe.skipIf(!haveChromium)('overview page in a browser', () => {
     const startHour = Math.floor((to - 7 * DAY) / HOUR) * HOUR;
     const hourOf = (c: Cell) => Math.floor((c.time * 1000) / HOUR) * HOUR;
     const endHour = startHour + Math.ceil((to - startHour) / HOUR) * HOUR;
+    const tokyoHour = (t: number) => new Date(t + TOKYO).getUTCHours();
+    // The slot of the range's last hour depends on the wall clock: right after an hour starts, the gateway
+    // ends a live range at the boundary before now (the filling bucket left out), so that slot may have one
+    // hour less than this test assumes. Every other slot is checked exactly.
+    const clockDependentHour = tokyoHour(endHour - HOUR);
     for (const column of columns) {
       const hour = Number(column.label?.slice(0, 2));
-      const tokyoHour = (t: number) => new Date(t + TOKYO).getUTCHours();
+      if (hour === clockDependentHour) continue;
       let observed = 0;
       for (let t = startHour; t < endHour; t += HOUR) if (tokyoHour(t) === hour) observed += 3600;
       const slotBytes = minutes
