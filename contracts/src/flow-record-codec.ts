@@ -1,12 +1,13 @@
 /**
  * A hand-written protobuf encoder and decoder for FlowRecord, the message the flows collector writes hundreds of thousands
- * of times a second. It writes exactly the bytes `toBinary(FlowRecordSchema, record)` writes (fields in number
+ * of times a second, and for FlowRecordBatch, the Kafka message that carries them. It writes exactly the bytes `toBinary(FlowRecordSchema, record)` writes (fields in number
  * order, proto3 defaults left out) — the tests hold it to that — in a fraction of the time: the generic,
  * reflection-driven encoder took three quarters of the collector's time per record. Records with unknown
  * fields or negative enum values (neither comes from our decoders) go through `toBinary`.
  */
 import { fromBinary, toBinary } from '@bufbuild/protobuf';
 import { type FlowRecord, FlowRecordSchema } from './gen/kansoku/flows/v1/flows_pb.ts';
+import { FlowRecordBatchSchema } from './gen/kansoku/flows/v2/flows_pb.ts';
 
 const VARINT = 0;
 const LENGTH_DELIMITED = 2;
@@ -94,6 +95,12 @@ function needsGenericEncoder(r: FlowRecord): boolean {
 
 export function encodeFlowRecord(r: FlowRecord): Uint8Array {
   if (needsGenericEncoder(r)) return toBinary(FlowRecordSchema, r);
+  writeRecord(r);
+  return scratch.slice(0, pos);
+}
+
+/** Writes the record at the start of `scratch`; `pos` is its length after. */
+function writeRecord(r: FlowRecord): void {
   pos = 0;
   uint64Field(1, r.timeReceivedNs);
   uint64Field(2, r.timeFlowStartNs);
@@ -125,7 +132,48 @@ export function encodeFlowRecord(r: FlowRecord): Uint8Array {
   uint32Field(28, r.srcVlanId);
   uint32Field(29, r.dstVlanId);
   if (r.applicationName.length > 0) bytesField(30, nameBytes(r.applicationName));
-  return scratch.slice(0, pos);
+}
+
+/** Batch buffer, grown when a batch needs more; each batch is copied out of it. */
+let batch = new Uint8Array(64 * 1024);
+let batchPos = 0;
+
+function reserveBatch(bytes: number): void {
+  if (batchPos + bytes <= batch.length) return;
+  const grown = new Uint8Array(Math.max(batch.length * 2, batchPos + bytes));
+  grown.set(batch.subarray(0, batchPos));
+  batch = grown;
+}
+
+function appendRecordField(record: Uint8Array, length: number): void {
+  reserveBatch(length + 6);
+  batch[batchPos++] = 0x0a; // field 1 (records), length-delimited
+  let v = length;
+  while (v > 0x7f) {
+    batch[batchPos++] = (v & 0x7f) | 0x80;
+    v >>>= 7;
+  }
+  batch[batchPos++] = v;
+  batch.set(length === record.length ? record : record.subarray(0, length), batchPos);
+  batchPos += length;
+}
+
+/**
+ * A FlowRecordBatch of these records, byte for byte what `toBinary(FlowRecordBatchSchema, …)` writes. The caller
+ * keeps the batch's invariant: records of one exporter.
+ */
+export function encodeFlowRecordBatch(records: readonly FlowRecord[]): Uint8Array {
+  batchPos = 0;
+  for (const r of records) {
+    if (needsGenericEncoder(r)) {
+      const bytes = toBinary(FlowRecordSchema, r);
+      appendRecordField(bytes, bytes.length);
+    } else {
+      writeRecord(r);
+      appendRecordField(scratch, pos);
+    }
+  }
+  return batch.slice(0, batchPos);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -359,4 +407,33 @@ export function decodeFlowRecord(bytes: Uint8Array): FlowRecord {
   } finally {
     input = scratch;
   }
+}
+
+/**
+ * The records of a FlowRecordBatch, each read as `decodeFlowRecord` reads it. Bytes that are not a batch of
+ * records only (another field, a wrong wire type, a truncated length) go to `fromBinary`, which throws on what is
+ * invalid.
+ */
+export function decodeFlowRecordBatch(bytes: Uint8Array): FlowRecord[] {
+  const records: FlowRecord[] = [];
+  const length = bytes.length;
+  let p = 0;
+  while (p < length) {
+    // Tag 0x0a is one byte; anything else is not the fast path.
+    if (bytes[p] !== 0x0a) return fromBinary(FlowRecordBatchSchema, bytes).records;
+    p++;
+    let size = 0;
+    let shift = 0;
+    for (;;) {
+      if (p >= length || shift > 28) return fromBinary(FlowRecordBatchSchema, bytes).records;
+      const b = bytes[p++]!;
+      size += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) break;
+      shift += 7;
+    }
+    if (p + size > length) return fromBinary(FlowRecordBatchSchema, bytes).records;
+    records.push(decodeFlowRecord(bytes.subarray(p, p + size)));
+    p += size;
+  }
+  return records;
 }

@@ -7,10 +7,16 @@
 // A domain's generated module can also be imported directly:
 // `@kansoku/contracts/gen/kansoku/bgp/v1/bgp_pb`.
 
-export { decodeFlowRecord, encodeFlowRecord } from './flow-record-codec.ts';
+export {
+  decodeFlowRecord,
+  decodeFlowRecordBatch,
+  encodeFlowRecord,
+  encodeFlowRecordBatch,
+} from './flow-record-codec.ts';
 export * as bgp from './gen/kansoku/bgp/v1/bgp_pb.ts';
 export * as dns from './gen/kansoku/dns/v1/dns_pb.ts';
 export * as flows from './gen/kansoku/flows/v1/flows_pb.ts';
+export * as flowsV2 from './gen/kansoku/flows/v2/flows_pb.ts';
 export * as rtp from './gen/kansoku/rtp/v1/rtp_pb.ts';
 export * as threats from './gen/kansoku/threats/v1/threats_pb.ts';
 export { formatIpAddress, formatMacAddress, InvalidIpAddressError, parseIpAddress } from './ip-address.ts';

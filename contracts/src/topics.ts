@@ -10,7 +10,7 @@ import {
   RouteUpdateSchema,
 } from './gen/kansoku/bgp/v1/bgp_pb.ts';
 import { DnsQuerySchema } from './gen/kansoku/dns/v1/dns_pb.ts';
-import { FlowRecordSchema } from './gen/kansoku/flows/v1/flows_pb.ts';
+import { FlowRecordBatchSchema } from './gen/kansoku/flows/v2/flows_pb.ts';
 import { RtcpReportSchema, RtpStreamSecondSchema } from './gen/kansoku/rtp/v1/rtp_pb.ts';
 import {
   AuthenticationEventSchema,
@@ -51,6 +51,7 @@ export interface Topic<Name extends string = string, Desc extends DescMessage = 
 }
 
 const HOUR_MS = 60 * 60 * 1000;
+const NO_ADDRESS = new Uint8Array(0);
 const DAY_MS = 24 * HOUR_MS;
 
 function defineTopic<const Name extends string, Desc extends DescMessage>(
@@ -80,14 +81,16 @@ const ENTITY_KEY_DESCRIPTION =
 /** Every topic, by a short property name. */
 export const topics = {
   flowRecords: defineTopic({
-    name: 'kansoku.flows.records.v1',
+    name: 'kansoku.flows.records.v2',
     domain: 'flows',
-    description: 'Flow records decoded from NetFlow v5/v9, IPFIX and sFlow, sampling applied, enriched',
-    schema: FlowRecordSchema,
+    description:
+      'Flow records decoded from NetFlow v5/v9, IPFIX and sFlow, sampling applied, enriched; in batches of one exporter',
+    schema: FlowRecordBatchSchema,
     key: {
       kind: 'exporter',
-      description: 'exporter address in text form (keeps one exporter in order, for sequence accounting)',
-      of: (record) => formatIpAddress(record.exporterAddress),
+      description:
+        "exporter address of the batch's records in text form (keeps one exporter in order, for sequence accounting)",
+      of: (batch) => formatIpAddress(batch.records[0]?.exporterAddress ?? NO_ADDRESS),
     },
     defaultPartitions: 12,
     retentionMs: DAY_MS,

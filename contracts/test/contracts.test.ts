@@ -13,6 +13,7 @@ import {
 import { describe, expect, it } from 'vitest';
 import { PeerSchema } from '../src/gen/kansoku/bgp/v1/bgp_pb.ts';
 import { FlowRecordSchema } from '../src/gen/kansoku/flows/v1/flows_pb.ts';
+import { FlowRecordBatchSchema } from '../src/gen/kansoku/flows/v2/flows_pb.ts';
 import { EntitySchema } from '../src/gen/kansoku/threats/v1/threats_pb.ts';
 import {
   allTopics,
@@ -39,6 +40,11 @@ function readGolden(fixture: GoldenFixture): Uint8Array {
 function fixturesOf(schema: DescMessage): GoldenFixture[] {
   return goldenFixtures.filter((fixture) => fixture.schema.typeName === schema.typeName);
 }
+
+/** The fixtures of messages a topic carries (FlowRecord travels inside FlowRecordBatch, not on its own). */
+const topicFixtures = goldenFixtures.filter((fixture) =>
+  allTopics.some((topic) => topic.schema.typeName === fixture.schema.typeName),
+);
 
 function fixtureOf(schema: DescMessage): GoldenFixture {
   const [first] = fixturesOf(schema);
@@ -85,7 +91,7 @@ function collectAllFields(schema: DescMessage, into: Set<string>, seen = new Set
 describe('golden vectors', () => {
   it('cover every message type a topic carries, and nothing else', () => {
     const topicTypes = new Set(allTopics.map((topic) => topic.schema.typeName));
-    const fixtureTypes = new Set(goldenFixtures.map((fixture) => fixture.schema.typeName));
+    const fixtureTypes = new Set(topicFixtures.map((fixture) => fixture.schema.typeName));
     expect([...fixtureTypes].sort()).toEqual([...topicTypes].sort());
   });
 
@@ -127,13 +133,26 @@ describe('golden vectors', () => {
       }
       expect(equals(fixture.schema, decoded as Message, fixture.message)).toBe(true);
     });
+  });
 
+  describe.each(topicFixtures.map((fixture) => [fixture.name, fixture] as const))('%s', (_name, fixture) => {
     it('round-trips through the topic codec', () => {
       const topic = allTopics.find((candidate) => candidate.schema.typeName === fixture.schema.typeName)!;
       const bytes = encode(topic as Topic, fixture.message);
       expect(bytes).toEqual(readGolden(fixture));
       expect(equals(fixture.schema, decode(topic.name, bytes), fixture.message)).toBe(true);
     });
+  });
+
+  it('carry FlowRecord only inside FlowRecordBatch, and every other fixture on a topic', () => {
+    expect(goldenFixtures.filter((fixture) => !topicFixtures.includes(fixture)).map((f) => f.name)).toEqual([
+      'kansoku.flows.v1.FlowRecord',
+    ]);
+    // A batch is its records as field 1, one after the other: the record's own bytes follow tag and length.
+    const record = readGolden(fixtureOf(FlowRecordSchema));
+    const batch = readGolden(fixtureOf(FlowRecordBatchSchema));
+    expect(batch[0]).toBe(0x0a);
+    expect(Buffer.from(batch).indexOf(Buffer.from(record))).toBeGreaterThan(0);
   });
 
   it('keep the documented wire layout of a few fields (guards against renumbering)', () => {
@@ -153,7 +172,7 @@ describe('topic registry', () => {
     expect(new Set(names).size).toBe(names.length);
     expect(names).toEqual(
       expect.arrayContaining([
-        'kansoku.flows.records.v1',
+        'kansoku.flows.records.v2',
         'kansoku.bgp.updates.v1',
         'kansoku.bgp.peers.v1',
         'kansoku.dns.queries.v1',
@@ -196,9 +215,9 @@ describe('topic registry', () => {
   });
 
   it('throws a clear error for an unknown topic', () => {
-    expect(() => topicByName('kansoku.flows.records.v2')).toThrow(UnknownTopicError);
-    expect(() => topicByName('kansoku.flows.records.v2')).toThrow(
-      /unknown topic "kansoku\.flows\.records\.v2"; known topics: kansoku\.flows\.records\.v1, /,
+    expect(() => topicByName('kansoku.flows.records.v1')).toThrow(UnknownTopicError);
+    expect(() => topicByName('kansoku.flows.records.v1')).toThrow(
+      /unknown topic "kansoku\.flows\.records\.v1"; known topics: kansoku\.flows\.records\.v2, /,
     );
     try {
       topicByName('nope');
@@ -221,22 +240,22 @@ describe('topic registry', () => {
     const truncated = Uint8Array.from([0x22, 100, 1, 2]);
     expect(() => decode(topics.flowRecords, truncated)).toThrow(TopicDecodeError);
     expect(() => decode(topics.flowRecords, truncated)).toThrow(
-      /cannot decode a 4-byte record of topic kansoku\.flows\.records\.v1: /,
+      /cannot decode a 4-byte record of topic kansoku\.flows\.records\.v2: /,
     );
   });
 
   it('encodes with a renamed topic (per-test topic names)', () => {
     const renamed = { ...topics.flowRecords, name: 'test-flows' };
     const flow = create(FlowRecordSchema, { exporterAddress: parseIpAddress('192.0.2.9'), bytes: 10n });
-    const decoded = decode(renamed, encode(renamed, flow));
-    expect(decoded.bytes).toBe(10n);
+    const decoded = decode(renamed, encode(renamed, create(FlowRecordBatchSchema, { records: [flow] })));
+    expect(decoded.records[0]?.bytes).toBe(10n);
     expect(keyOf(renamed, decoded)).toBe('192.0.2.9');
   });
 });
 
 describe('record keys', () => {
   const expectedKeys: Record<string, string> = {
-    'kansoku.flows.v1.FlowRecord': '192.0.2.1',
+    'kansoku.flows.v2.FlowRecordBatch': '192.0.2.1',
     'kansoku.bgp.v1.RouteUpdate': '192.0.2.254|279172874240100|198.51.100.7',
     'kansoku.bgp.v1.PeerEvent.up': '192.0.2.254|279172874240100|198.51.100.7',
     'kansoku.bgp.v1.PeerEvent.down': '192.0.2.254|279172874240100|198.51.100.7',
@@ -254,7 +273,7 @@ describe('record keys', () => {
     return allTopics.find((topic) => topic.schema.typeName === fixture.schema.typeName)!;
   }
 
-  it.each(goldenFixtures.map((fixture) => [fixture.name, fixture] as const))('%s', (name, fixture) => {
+  it.each(topicFixtures.map((fixture) => [fixture.name, fixture] as const))('%s', (name, fixture) => {
     const topic = topicFor(fixture) as Topic;
     const key = keyOf(topic, fixture.message);
     expect(key).toBe(expectedKeys[name]);

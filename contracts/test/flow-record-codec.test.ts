@@ -1,12 +1,18 @@
 import { create, fromBinary, type MessageInitShape, toBinary } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
-import { decodeFlowRecord, encodeFlowRecord } from '../src/flow-record-codec.ts';
+import {
+  decodeFlowRecord,
+  decodeFlowRecordBatch,
+  encodeFlowRecord,
+  encodeFlowRecordBatch,
+} from '../src/flow-record-codec.ts';
 import {
   FlowDirection,
   FlowProtocol,
   FlowRecordSchema,
   IpVersion,
 } from '../src/gen/kansoku/flows/v1/flows_pb.ts';
+import { FlowRecordBatchSchema } from '../src/gen/kansoku/flows/v2/flows_pb.ts';
 import { parseIpAddress } from '../src/ip-address.ts';
 
 function record(init: MessageInitShape<typeof FlowRecordSchema>) {
@@ -179,5 +185,55 @@ describe('hand-written FlowRecord decoder', () => {
       else expect(decodeFlowRecord(truncated)).toEqual(theirs);
     }
     expect(decodeFlowRecord(bytes).bytes).toBe(1500n);
+  });
+});
+
+describe('FlowRecordBatch codec', () => {
+  const batchBytes = (records: ReturnType<typeof record>[]) =>
+    toBinary(FlowRecordBatchSchema, create(FlowRecordBatchSchema, { records }));
+
+  it('writes the bytes toBinary writes, for batches of 0 to 300 random records (the buffer grows)', () => {
+    const all = [...randomRecords(11, 2_000)];
+    let at = 0;
+    for (const size of [0, 1, 2, 24, 300, 1000]) {
+      const records = all.slice(at, at + size);
+      at = (at + size) % 1000;
+      expect(Buffer.from(encodeFlowRecordBatch(records))).toEqual(Buffer.from(batchBytes(records)));
+    }
+  });
+
+  it('encodes records the fast encoder cannot (unknown fields, negative enums) through toBinary', () => {
+    const odd = record({ srcPort: 53, direction: -1 as never });
+    odd.$unknown = [{ no: 77, wireType: 0, data: Uint8Array.of(5) }];
+    const records = [record({ bytes: 1n }), odd, record({ bytes: 2n })];
+    expect(Buffer.from(encodeFlowRecordBatch(records))).toEqual(Buffer.from(batchBytes(records)));
+  });
+
+  it('reads what fromBinary reads, and returns each record as decodeFlowRecord does', () => {
+    const records = [...randomRecords(12, 500)];
+    const bytes = encodeFlowRecordBatch(records);
+    const ours = decodeFlowRecordBatch(bytes);
+    expect(ours).toEqual(fromBinary(FlowRecordBatchSchema, bytes).records);
+    expect(ours).toHaveLength(500);
+    expect(decodeFlowRecordBatch(new Uint8Array(0))).toEqual([]);
+  });
+
+  it('throws on a truncated batch, as fromBinary does, and reads an unexpected field through fromBinary', () => {
+    const bytes = encodeFlowRecordBatch([record({ bytes: 1500n, srcPort: 443 }), record({ packets: 2n })]);
+    for (let cut = 1; cut < bytes.length; cut++) {
+      const truncated = bytes.subarray(0, cut);
+      let theirs: unknown;
+      try {
+        theirs = fromBinary(FlowRecordBatchSchema, truncated).records;
+      } catch (error) {
+        theirs = error;
+      }
+      if (theirs instanceof Error) expect(() => decodeFlowRecordBatch(truncated)).toThrow();
+      else expect(decodeFlowRecordBatch(truncated)).toEqual(theirs);
+    }
+    // An unknown varint field 2 before the records: not the fast path, same records.
+    const withExtra = Uint8Array.from([0x10, 0x01, ...bytes]);
+    expect(decodeFlowRecordBatch(withExtra)).toEqual(fromBinary(FlowRecordBatchSchema, withExtra).records);
+    expect(decodeFlowRecordBatch(withExtra)).toHaveLength(2);
   });
 });

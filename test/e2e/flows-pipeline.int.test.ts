@@ -10,8 +10,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { create, toBinary } from '@bufbuild/protobuf';
-import { flows, topics } from '@kansoku/contracts';
+import { create } from '@bufbuild/protobuf';
+import { encode, flows, flowsV2, keyOf, topics } from '@kansoku/contracts';
 import { parseIpAddress } from '@kansoku/contracts/ip-address';
 import { createMetricsRegistry, type KafkaAdmin, type KafkaProducer, silentLogger } from '@kansoku/kit';
 import { createKafkaAdmin, createKafkaProducer } from '@kansoku/kit/kafka/index';
@@ -78,13 +78,22 @@ async function produceRange(
   batch = 1000,
 ) {
   for (let start = from; start < from + count; start += batch) {
-    const messages = [];
+    // Records grouped per exporter into FlowRecordBatch messages of up to 10, as the collector sends them.
+    const byExporter = new Map<string, flows.FlowRecord[]>();
     for (let i = start; i < Math.min(from + count, start + batch); i++) {
       const record = flowRecord(i);
-      messages.push({
-        key: topics.flowRecords.key.of(record),
-        value: toBinary(flows.FlowRecordSchema, record),
-      });
+      const exporter = `192.0.2.${(i % 4) + 1}`;
+      byExporter.set(exporter, [...(byExporter.get(exporter) ?? []), record]);
+    }
+    const messages = [];
+    for (const records of byExporter.values()) {
+      for (let at = 0; at < records.length; at += 10) {
+        const message = create(flowsV2.FlowRecordBatchSchema, { records: records.slice(at, at + 10) });
+        messages.push({
+          key: keyOf(topics.flowRecords, message),
+          value: encode(topics.flowRecords, message),
+        });
+      }
     }
     await producer.send(topic, messages);
   }

@@ -30,8 +30,10 @@ import {
   FlowDirection,
   IpVersion as FlowIpVersion,
   FlowProtocol,
+  type FlowRecord,
   FlowRecordSchema,
 } from '../../src/gen/kansoku/flows/v1/flows_pb.ts';
+import { FlowRecordBatchSchema } from '../../src/gen/kansoku/flows/v2/flows_pb.ts';
 import {
   RtcpPacketType,
   RtcpReportSchema,
@@ -113,6 +115,28 @@ const flowRecord = fixture(FlowRecordSchema, {
   srcVlanId: 100,
   dstVlanId: 4094,
   applicationName: 'QUIC',
+});
+
+// The Kafka message of kansoku.flows.records.v2: the record above and a second, IPv4 one of the same exporter.
+const flowRecordBatch = fixture(FlowRecordBatchSchema, {
+  records: [
+    flowRecord.message as FlowRecord,
+    create(FlowRecordSchema, {
+      timeReceivedNs: T0_NS + 1_250_000_000n,
+      exporterAddress: ip('192.0.2.1'),
+      flowProtocol: FlowProtocol.NETFLOW_V9,
+      ipVersion: FlowIpVersion.V4,
+      srcAddress: ip('198.51.100.20'),
+      dstAddress: ip('203.0.113.9'),
+      srcPort: 80,
+      dstPort: 40_000,
+      protocol: 6,
+      bytes: 9_000n,
+      packets: 6n,
+      samplingRate: 1,
+      applicationName: 'HTTP',
+    }),
+  ],
 });
 
 const peer: MessageInitShape<typeof PeerSchema> = {
@@ -414,6 +438,7 @@ const vnfChainChange = fixture(
 
 export const goldenFixtures: readonly GoldenFixture[] = [
   flowRecord,
+  flowRecordBatch,
   routeUpdate,
   peerUp,
   peerDown,

@@ -32,9 +32,10 @@ export const flowsProcessorSection = defineSection(
       description: 'Kafka consumer group',
     }),
     maxBatchMessages: Type.Integer({
-      default: 20_000,
+      default: 1_000,
       minimum: 1,
-      description: 'Records per warehouse insert',
+      description:
+        'Kafka messages per warehouse insert (each a batch of one export packet: about 24,000 records at 24 a packet)',
     }),
     maxBatchDelayMs: Type.Integer({
       default: 1000,

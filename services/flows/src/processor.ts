@@ -4,7 +4,7 @@
  * deterministic: a replayed offset range gives the same rows in the same order, inserted with the
  * same dedup token into each table (see tables.ts for why the hourly rollup is not a view).
  */
-import { decodeFlowRecord } from '@kansoku/contracts/flow-record-codec';
+import { decodeFlowRecordBatch } from '@kansoku/contracts/flow-record-codec';
 import { type FlowRecord, IpVersion } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import { formatIpAddress } from '@kansoku/contracts/ip-address';
 import {
@@ -21,7 +21,7 @@ import {
 } from '@kansoku/kit';
 import { FLOWS_1H_TABLE, FLOWS_1M_TABLE, FLOWS_RAW_TABLE } from './tables.ts';
 
-export const FLOW_RECORDS_TOPIC = 'kansoku.flows.records.v1';
+export const FLOW_RECORDS_TOPIC = 'kansoku.flows.records.v2';
 export const FLOWS_PROCESSOR_GROUP = 'kansoku-flows-processor';
 
 export interface FlowsProcessorConfig {
@@ -282,8 +282,10 @@ export function aggregateFlowRecords(records: readonly FlowRecord[]): (SinkRows 
   ];
 }
 
-export function decodeFlowMessage(message: Pick<IncomingMessage, 'value'>): FlowRecord {
-  return decodeFlowRecord(message.value);
+/** Appends the records of one Kafka message (a FlowRecordBatch) to `into`; throws when it is malformed. */
+export function decodeFlowMessage(message: Pick<IncomingMessage, 'value'>, into: FlowRecord[]): void {
+  const records = decodeFlowRecordBatch(message.value);
+  for (const record of records) into.push(record);
 }
 
 /** Writes a batch of records as the processor does (tests, benchmarks and fixtures fill tables with it). */
@@ -309,7 +311,7 @@ export function createFlowsProcessor(
       groupId: config.groupId,
       maxBatchMessages: config.maxBatchMessages,
       maxBatchDelayMs: config.maxBatchDelayMs,
-      decode: decodeFlowMessage,
+      decodeInto: decodeFlowMessage,
       aggregate: (records) => aggregateFlowRecords(records),
     },
     deps,

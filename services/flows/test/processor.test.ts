@@ -1,5 +1,11 @@
 import { create, type MessageInitShape, toBinary } from '@bufbuild/protobuf';
-import { FlowProtocol, FlowRecordSchema, IpVersion } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
+import { encodeFlowRecordBatch } from '@kansoku/contracts/flow-record-codec';
+import {
+  FlowProtocol,
+  type FlowRecord,
+  FlowRecordSchema,
+  IpVersion,
+} from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import { parseIpAddress } from '@kansoku/contracts/ip-address';
 import { describe, expect, it } from 'vitest';
 import {
@@ -189,8 +195,11 @@ describe('raw flow rows', () => {
 
   it('writes the 1-minute, 1-hour and raw tables from one decoded batch', () => {
     const records = [record({}), record({ timeReceivedNs: at(90) })];
-    const decoded = records.map((r) =>
-      decodeFlowMessage({ value: Buffer.from(toBinary(FlowRecordSchema, r)) }),
+    const decoded: FlowRecord[] = [];
+    decodeFlowMessage({ value: Buffer.from(encodeFlowRecordBatch(records)) }, decoded);
+    // Same records (compared as bytes: the decoded addresses are views of the message's Buffer).
+    expect(decoded.map((r) => toBinary(FlowRecordSchema, r))).toEqual(
+      records.map((r) => toBinary(FlowRecordSchema, r)),
     );
     const outputs = aggregateFlowRecords(decoded);
     expect(outputs.map((o) => [o.table, 'rows' in o ? o.rows.length : o.tabSeparated.rows])).toEqual([

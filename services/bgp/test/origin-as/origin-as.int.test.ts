@@ -11,7 +11,8 @@ import { randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { join } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
-import { type FlowRecord, FlowRecordSchema } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
+import type { FlowRecord } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
+import { FlowRecordBatchSchema } from '@kansoku/contracts/gen/kansoku/flows/v2/flows_pb';
 import { formatIpAddress, parseIpAddress } from '@kansoku/contracts/ip-address';
 import {
   type Component,
@@ -85,7 +86,7 @@ async function flowsCollector(
     start: async () => undefined,
     stop: async () => undefined,
     send: async (_topic: string, messages: OutgoingMessage[]) => {
-      for (const m of messages) records.push(fromBinary(FlowRecordSchema, m.value));
+      for (const m of messages) records.push(...fromBinary(FlowRecordBatchSchema, m.value).records);
     },
   };
   const sections = new Map<string, unknown>([[originAsClientSection.name, clientConfig]]);

@@ -119,7 +119,12 @@ export function createFlowsCollector(config: FlowsCollectorConfig, deps: FlowsCo
     { log: decoderLog },
   );
   const publisher = createRecordPublisher(
-    { topic: config.topic, maxQueuedRecords: config.maxQueuedRecords, maxSendRecords: config.maxSendRecords },
+    {
+      topic: config.topic,
+      maxQueuedRecords: config.maxQueuedRecords,
+      maxSendRecords: config.maxSendRecords,
+      maxRecordsPerMessage: config.maxRecordsPerMessage,
+    },
     { producer: deps.producer, log, metrics },
   );
   const statsSource: DecoderStatsSource = {

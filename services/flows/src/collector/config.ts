@@ -53,6 +53,13 @@ export const flowsCollectorSchema = Type.Object({
     default: 10_000,
     description: 'Records handed to the Kafka producer in one call',
   }),
+  maxRecordsPerMessage: Type.Integer({
+    minimum: 1,
+    maximum: 5_000,
+    default: 200,
+    description:
+      'Records of one export packet carried by one Kafka message (FlowRecordBatch); a larger packet is split',
+  }),
   stateFile: Type.String({
     default: '.data/flows/templates.json',
     description: 'Where NetFlow v9/IPFIX templates are kept across restarts; empty: not kept',

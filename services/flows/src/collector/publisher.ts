@@ -1,12 +1,13 @@
 /**
- * Flow records → Kafka, with bounded memory. Records are encoded and handed to kit's producer (which batches
- * them: linger, largest batch, acks=all) in chunks once per event-loop turn. Every record counts against
- * `maxQueuedRecords` from the moment it is accepted until Kafka acknowledges it (or the send fails); when
- * Kafka is slower than the exporters the queue fills and new records are dropped and counted, instead of
- * memory growing without bound.
+ * Flow records → Kafka, with bounded memory. The records of one `publish` call (one export packet, one
+ * exporter) become FlowRecordBatch messages of at most `maxRecordsPerMessage` records, handed to kit's
+ * producer (which batches them: linger, largest batch, acks=all) in chunks once per event-loop turn. Every
+ * record counts against `maxQueuedRecords` from the moment it is accepted until Kafka acknowledges it (or the
+ * send fails); when Kafka is slower than the exporters the queue fills and new records are dropped and counted,
+ * instead of memory growing without bound.
  */
 
-import { encodeFlowRecord, topics } from '@kansoku/contracts';
+import { encodeFlowRecordBatch, formatIpAddress } from '@kansoku/contracts';
 import type { FlowRecord } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import { errorMessage, type KafkaProducer, type OutgoingMessage } from '@kansoku/kit';
 import { createRateLimitedLog, type WarnLogger } from '@kansoku/kit/net/rate-limited-log';
@@ -16,6 +17,7 @@ export interface RecordPublisherConfig {
   topic: string;
   maxQueuedRecords: number;
   maxSendRecords: number;
+  maxRecordsPerMessage: number;
 }
 
 export interface RecordPublisherDeps {
@@ -32,7 +34,10 @@ export interface PublisherCounts {
 }
 
 export interface RecordPublisher {
-  /** Queues records for Kafka; those beyond the queue's bound are dropped (counted). Returns how many were kept. */
+  /**
+   * Queues records for Kafka; those beyond the queue's bound are dropped (counted). Returns how many were kept.
+   * A message never mixes exporters: a run of records of one exporter is cut where the exporter changes.
+   */
   publish(records: readonly FlowRecord[]): number;
   /** Records accepted and not yet acknowledged or failed. */
   queued(): number;
@@ -48,7 +53,9 @@ export function createRecordPublisher(
   const { topic } = config;
   const warnings = createRateLimitedLog(deps.log);
   const labels = { topic };
+  /** Encoded messages waiting for the next send, and how many records each carries. */
   let buffer: OutgoingMessage[] = [];
+  let bufferRecords: number[] = [];
   /** Accepted, not yet settled: in `buffer` or in the producer. */
   let outstanding = 0;
   let scheduled: NodeJS.Immediate | undefined;
@@ -60,53 +67,83 @@ export function createRecordPublisher(
     deps.metrics.queued.set(outstanding);
   };
 
+  const send = (messages: OutgoingMessage[], n: number) => {
+    const sent = deps.producer.send(topic, messages).then(
+      () => {
+        counts.published += n;
+        deps.metrics.published.inc(labels, n);
+        settled(n);
+      },
+      (error: unknown) => {
+        counts.failed += n;
+        deps.metrics.publishErrors.inc(labels, n);
+        settled(n);
+        warnings.warn(
+          'publish-failed',
+          { topic, records: n, err: errorMessage(error) },
+          'flow records not published: Kafka did not acknowledge them',
+        );
+      },
+    );
+    inFlight.add(sent);
+    void sent.finally(() => inFlight.delete(sent));
+  };
+
+  /** Hands the buffer to the producer in calls of at most maxSendRecords records (at least one message). */
   const sendBuffered = () => {
     scheduled = undefined;
-    while (buffer.length > 0) {
-      const chunk = buffer.length <= config.maxSendRecords ? buffer : buffer.slice(0, config.maxSendRecords);
-      buffer = buffer.length <= config.maxSendRecords ? [] : buffer.slice(config.maxSendRecords);
-      const n = chunk.length;
-      const sent = deps.producer.send(topic, chunk).then(
-        () => {
-          counts.published += n;
-          deps.metrics.published.inc(labels, n);
-          settled(n);
-        },
-        (error: unknown) => {
-          counts.failed += n;
-          deps.metrics.publishErrors.inc(labels, n);
-          settled(n);
-          warnings.warn(
-            'publish-failed',
-            { topic, records: n, err: errorMessage(error) },
-            'flow records not published: Kafka did not acknowledge them',
-          );
-        },
-      );
-      inFlight.add(sent);
-      void sent.finally(() => inFlight.delete(sent));
+    let first = 0;
+    while (first < buffer.length) {
+      let last = first;
+      let n = bufferRecords[first]!;
+      while (last + 1 < buffer.length && n + bufferRecords[last + 1]! <= config.maxSendRecords) {
+        last++;
+        n += bufferRecords[last]!;
+      }
+      send(first === 0 && last === buffer.length - 1 ? buffer : buffer.slice(first, last + 1), n);
+      first = last + 1;
+    }
+    buffer = [];
+    bufferRecords = [];
+  };
+
+  const sameAddress = (a: Uint8Array, b: Uint8Array) => {
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
+  };
+
+  /** Queues records[from, to) as messages, each of one exporter and at most maxRecordsPerMessage records. */
+  const enqueue = (records: readonly FlowRecord[], from: number, to: number) => {
+    let start = from;
+    while (start < to) {
+      const exporter = records[start]!.exporterAddress;
+      let end = start + 1;
+      const limit = Math.min(to, start + config.maxRecordsPerMessage);
+      while (end < limit && sameAddress(records[end]!.exporterAddress, exporter)) end++;
+      const part = start === 0 && end === records.length ? records : records.slice(start, end);
+      buffer.push({ key: formatIpAddress(exporter), value: encodeFlowRecordBatch(part) });
+      bufferRecords.push(end - start);
+      start = end;
     }
   };
 
   return {
     publish(records) {
-      let kept = 0;
-      for (const record of records) {
-        if (outstanding >= config.maxQueuedRecords) {
-          const dropped = records.length - kept;
-          counts.dropped += dropped;
-          deps.metrics.queueDropped.inc(dropped);
-          warnings.warn(
-            'queue-full',
-            { topic, maxQueuedRecords: config.maxQueuedRecords, dropped },
-            'flow records dropped: publish queue full (Kafka slower than the exporters)',
-          );
-          break;
-        }
-        buffer.push({ key: topics.flowRecords.key.of(record), value: encodeFlowRecord(record) });
-        outstanding++;
-        kept++;
+      const room = Math.max(0, config.maxQueuedRecords - outstanding);
+      const kept = Math.min(records.length, room);
+      if (kept < records.length) {
+        const dropped = records.length - kept;
+        counts.dropped += dropped;
+        deps.metrics.queueDropped.inc(dropped);
+        warnings.warn(
+          'queue-full',
+          { topic, maxQueuedRecords: config.maxQueuedRecords, dropped },
+          'flow records dropped: publish queue full (Kafka slower than the exporters)',
+        );
       }
+      if (kept > 0) enqueue(records, 0, kept);
+      outstanding += kept;
       counts.accepted += kept;
       deps.metrics.queued.set(outstanding);
       if (buffer.length > 0 && scheduled === undefined) scheduled = setImmediate(sendBuffered);

@@ -7,7 +7,7 @@
  * Records carry their own time; detectors run on it, so a replayed capture is judged as it happened. When
  * records stop, a timer moves detector time on at the wall clock's pace from the last record's time.
  */
-import { decodeFlowRecord } from '@kansoku/contracts/flow-record-codec';
+import { decodeFlowRecordBatch } from '@kansoku/contracts/flow-record-codec';
 import type { FlowRecord } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import { formatIpAddress } from '@kansoku/contracts/ip-address';
 import {
@@ -42,7 +42,7 @@ export function createFlowsDetector(
 
   const records = new Counter({
     name: 'kansoku_flows_detector_records_total',
-    help: 'Flow records observed by the detectors, by outcome (observed, malformed)',
+    help: 'Flow records observed by the detectors (observed), and Kafka messages that did not decode (malformed)',
     labelNames: ['outcome'],
     registers: [deps.metrics],
   });
@@ -60,6 +60,15 @@ export function createFlowsDetector(
     },
   });
 
+  const observe = (record: FlowRecord) => {
+    const timeMs = Number(record.timeReceivedNs / 1_000_000n);
+    if (record.dstAddress.length > 0) {
+      ddos.observe(formatIpAddress(record.dstAddress), Number(record.bytes), Number(record.packets), timeMs);
+    }
+    if (record.exporterAddress.length > 0) silence.observe(formatIpAddress(record.exporterAddress), timeMs);
+    if (timeMs > lastRecordMs) lastRecordMs = timeMs;
+  };
+
   /** Detector time: the last record's time, moved on by the wall clock since it arrived. */
   const detectorNow = () => lastRecordMs + (Date.now() - lastRecordWallMs);
 
@@ -69,29 +78,20 @@ export function createFlowsDetector(
       await deps.consumer.start({
         onBatch: async (batch) => {
           let malformed = 0;
+          let observed = 0;
           for (const message of batch.messages) {
-            let record: FlowRecord;
+            let records: FlowRecord[];
             try {
-              record = decodeFlowRecord(message.value);
+              records = decodeFlowRecordBatch(message.value);
             } catch {
               malformed++;
               continue;
             }
-            const timeMs = Number(record.timeReceivedNs / 1_000_000n);
-            if (record.dstAddress.length > 0) {
-              ddos.observe(
-                formatIpAddress(record.dstAddress),
-                Number(record.bytes),
-                Number(record.packets),
-                timeMs,
-              );
-            }
-            if (record.exporterAddress.length > 0)
-              silence.observe(formatIpAddress(record.exporterAddress), timeMs);
-            if (timeMs > lastRecordMs) lastRecordMs = timeMs;
+            observed += records.length;
+            for (const record of records) observe(record);
           }
           lastRecordWallMs = Date.now();
-          records.inc({ outcome: 'observed' }, batch.messages.length - malformed);
+          records.inc({ outcome: 'observed' }, observed);
           if (malformed > 0) records.inc({ outcome: 'malformed' }, malformed);
           const last = batch.messages.at(-1);
           if (last) await deps.consumer.commit(batch.topic, batch.partition, last.offset + 1n);

@@ -110,7 +110,7 @@ describe('real exporters to the collector', () => {
     await running.collector.stop();
     const counts = running.collector.publisher.counts();
     expect(counts).toMatchObject({ dropped: 0, failed: 0 });
-    const { records } = await readTopic(kafka, topic, counts.published);
+    const { records } = await readTopic(topic, counts.published);
     const netflow = running.collector.netflowDecoder.stats().totals;
     const sflow = running.collector.sflowDecoder.stats().totals;
     expect({ ...netflow.decodeErrors, ...sflow.decodeErrors }).toEqual({});

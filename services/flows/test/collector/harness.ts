@@ -7,7 +7,8 @@ import { randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
 import { fromBinary } from '@bufbuild/protobuf';
-import { type FlowRecord, FlowRecordSchema } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
+import type { FlowRecord } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
+import { FlowRecordBatchSchema } from '@kansoku/contracts/gen/kansoku/flows/v2/flows_pb';
 import {
   createMetricsRegistry,
   type IncomingMessage,
@@ -150,27 +151,18 @@ export async function until(what: string, predicate: () => boolean | Promise<boo
 }
 
 /**
- * Every record of `topic`: waits until the topic holds at least `atLeast` messages (and no more arrive for a
- * moment), then reads them all with a consumer group of its own.
+ * Every record of `topic` (FlowRecordBatch messages, read with the generic protobuf decoder as an oracle for
+ * ours): reads with a consumer group of its own until at least `atLeast` records arrived and no more came for
+ * a moment. `records` are in message order; `messageOfRecord[i]` is the index of record i's message.
  */
 export async function readTopic(
-  kafka: KafkaHarness,
   topic: string,
   atLeast: number,
   timeoutMs = 60_000,
-): Promise<{ records: FlowRecord[]; messages: IncomingMessage[] }> {
-  let count = 0n;
-  await until(
-    `${atLeast} messages on ${topic}`,
-    async () => {
-      count = await kafka.admin.topicMessageCount(topic);
-      return count >= BigInt(atLeast);
-    },
-    timeoutMs,
-  );
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  count = await kafka.admin.topicMessageCount(topic);
+): Promise<{ records: FlowRecord[]; messages: IncomingMessage[]; messageOfRecord: number[] }> {
   const messages: IncomingMessage[] = [];
+  const records: FlowRecord[] = [];
+  const messageOfRecord: number[] = [];
   const consumer = createKafkaConsumer(
     kafkaConnection(),
     { groupId: `test-${randomUUID()}`, topics: [topic], fromBeginning: true, maxBytes: 10 * 1024 * 1024 },
@@ -178,15 +170,27 @@ export async function readTopic(
   );
   await consumer.start({
     async onBatch(batch) {
-      messages.push(...batch.messages);
+      for (const message of batch.messages) {
+        for (const record of fromBinary(FlowRecordBatchSchema, message.value).records) {
+          records.push(record);
+          messageOfRecord.push(messages.length);
+        }
+        messages.push(message);
+      }
     },
   });
   try {
-    await until(`${count} messages read from ${topic}`, () => messages.length >= Number(count), timeoutMs);
+    await until(`${atLeast} records read from ${topic}`, () => records.length >= atLeast, timeoutMs);
+    // Anything beyond the expected count (a duplicate, a stray record) is still on its way: wait for it.
+    let seen = -1;
+    while (seen !== records.length) {
+      seen = records.length;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
   } finally {
     await consumer.stop();
   }
-  return { records: messages.map((m) => fromBinary(FlowRecordSchema, m.value)), messages };
+  return { records, messages, messageOfRecord };
 }
 
 /** Which listener an export payload belongs on: by its version field. */

@@ -67,8 +67,8 @@ describe('flows collector: IPFIX over TCP and restarts', () => {
     );
     await overTcp.collector.stop();
 
-    const udp = await readTopic(kafka, udpTopic, expectedCount);
-    const tcp = await readTopic(kafka, tcpTopic, expectedCount);
+    const udp = await readTopic(udpTopic, expectedCount);
+    const tcp = await readTopic(tcpTopic, expectedCount);
     expect(udp.records).toHaveLength(expectedCount);
     expect(tcp.records).toHaveLength(expectedCount);
     expect(sortedCanonical(tcp.records)).toEqual(sortedCanonical(udp.records));
@@ -109,7 +109,7 @@ describe('flows collector: IPFIX over TCP and restarts', () => {
     });
     await running.collector.stop();
     expect(running.collector.publisher.counts().published).toBe(10);
-    expect((await readTopic(kafka, topic, 10)).records).toHaveLength(10);
+    expect((await readTopic(topic, 10)).records).toHaveLength(10);
   });
 
   it('loses no decodable record across a restart in the middle of a template-based stream', async () => {
@@ -149,7 +149,7 @@ describe('flows collector: IPFIX over TCP and restarts', () => {
       await metricValue(after.registry, 'kansoku_flows_collector_state_file_total', { outcome: 'loaded' }),
     ).toBe(1);
 
-    const { records } = await readTopic(kafka, topic, MESSAGES * PER_MESSAGE);
+    const { records } = await readTopic(topic, MESSAGES * PER_MESSAGE);
     expect(records).toHaveLength(MESSAGES * PER_MESSAGE);
     expect(new Set(records.map((r) => r.srcPort)).size).toBe(MESSAGES * PER_MESSAGE);
   });

@@ -1,3 +1,6 @@
+import { fromBinary, toBinary } from '@bufbuild/protobuf';
+import { type FlowRecord, FlowRecordSchema } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
+import { FlowRecordBatchSchema } from '@kansoku/contracts/gen/kansoku/flows/v2/flows_pb';
 import { parseIpAddress } from '@kansoku/contracts/ip-address';
 import { createMetricsRegistry, type OutgoingMessage, type Registry, silentLogger } from '@kansoku/kit';
 import { describe, expect, it } from 'vitest';
@@ -34,7 +37,7 @@ describe('record publisher', () => {
     const registry = newRegistry();
     const metrics = collectorMetrics(registry);
     const publisher = createRecordPublisher(
-      { topic: 't', maxQueuedRecords: 35, maxSendRecords: 20 },
+      { topic: 't', maxQueuedRecords: 35, maxSendRecords: 20, maxRecordsPerMessage: 10 },
       { producer, log: silentLogger(), metrics },
     );
     const all = records();
@@ -43,9 +46,18 @@ describe('record publisher', () => {
     expect(publisher.publish(all.slice(30, 60))).toBe(5);
     expect(publisher.queued()).toBe(35);
     await new Promise((resolve) => setImmediate(resolve));
-    // Sent in chunks of at most maxSendRecords, keyed by exporter.
-    expect(producer.sends.map((s) => s.messages.length)).toEqual([20, 15]);
+    // Messages of at most maxRecordsPerMessage records, sent in chunks of at most maxSendRecords, keyed by
+    // exporter, carrying the records in order.
+    const recordsOf = (m: OutgoingMessage) => fromBinary(FlowRecordBatchSchema, m.value).records;
+    expect(producer.sends.map((s) => s.messages.map((m) => recordsOf(m).length))).toEqual([
+      [10, 10],
+      [10, 5],
+    ]);
     expect(producer.sends[0]!.messages[0]!.key).toBe('192.0.2.1');
+    const bytes = (r: FlowRecord) => Buffer.from(toBinary(FlowRecordSchema, r)).toString('hex');
+    expect(producer.sends.flatMap((s) => s.messages.flatMap(recordsOf)).map(bytes)).toEqual(
+      all.slice(0, 35).map(bytes),
+    );
     // Kafka still has not answered: everything new is dropped.
     expect(publisher.publish(all.slice(60))).toBe(0);
     expect(publisher.counts()).toEqual({ accepted: 35, published: 0, failed: 0, dropped: 65 });
@@ -61,10 +73,33 @@ describe('record publisher', () => {
     expect(publisher.publish(all.slice(60, 70))).toBe(10);
   });
 
+  it('never mixes exporters in one message', async () => {
+    const producer = slowProducer();
+    const publisher = createRecordPublisher(
+      { topic: 't', maxQueuedRecords: 1000, maxSendRecords: 1000, maxRecordsPerMessage: 200 },
+      { producer, log: silentLogger(), metrics: collectorMetrics(newRegistry()) },
+    );
+    const all = records().slice(0, 6);
+    const other = parseIpAddress('2001:db8::9');
+    for (const index of [2, 3, 5]) all[index] = { ...all[index]!, exporterAddress: other };
+    publisher.publish(all);
+    await new Promise((resolve) => setImmediate(resolve));
+    const messages = producer.sends.flatMap((s) => s.messages);
+    expect(messages.map((m) => [m.key, fromBinary(FlowRecordBatchSchema, m.value).records.length])).toEqual([
+      ['192.0.2.1', 2],
+      ['2001:db8::9', 2],
+      ['192.0.2.1', 1],
+      ['2001:db8::9', 1],
+    ]);
+    for (const send of producer.sends) send.resolve();
+    await publisher.flush();
+    expect(publisher.counts().published).toBe(6);
+  });
+
   it('flush waits for every acknowledgement', async () => {
     const producer = slowProducer();
     const publisher = createRecordPublisher(
-      { topic: 't', maxQueuedRecords: 1000, maxSendRecords: 1000 },
+      { topic: 't', maxQueuedRecords: 1000, maxSendRecords: 1000, maxRecordsPerMessage: 200 },
       { producer, log: silentLogger(), metrics: collectorMetrics(newRegistry()) },
     );
     publisher.publish(records());
@@ -102,10 +137,8 @@ describe('origin AS enrichment in the collector', () => {
       const deadline = Date.now() + 5000;
       while (producer.sends.length === 0 && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 10));
-      const { fromBinary } = await import('@bufbuild/protobuf');
-      const { FlowRecordSchema } = await import('@kansoku/contracts/gen/kansoku/flows/v1/flows_pb');
       const published = producer.sends.flatMap((s) =>
-        s.messages.map((m) => fromBinary(FlowRecordSchema, m.value)),
+        s.messages.flatMap((m) => fromBinary(FlowRecordBatchSchema, m.value).records),
       );
       // testFlow: sources 192.0.2.1–4 (AS 64500), destinations 198.51.100.1–4 (AS 64501).
       expect(published.map((r) => [r.srcAs, r.dstAs])).toEqual(Array(4).fill([64500, 64501]));

@@ -3,8 +3,8 @@
  * group, and the detection arriving on a real NATS subscription.
  */
 import { randomUUID } from 'node:crypto';
-import { create, toBinary } from '@bufbuild/protobuf';
-import { flows, topics } from '@kansoku/contracts';
+import { create } from '@bufbuild/protobuf';
+import { encode, flows, flowsV2, topics } from '@kansoku/contracts';
 import { parseIpAddress } from '@kansoku/contracts/ip-address';
 import {
   createMetricsRegistry,
@@ -96,8 +96,9 @@ describe('flows detector service', () => {
     for (let ms = 0; ms < 60_000; ms += 100) {
       const batch = [record('203.0.113.10', 125_000, t0 + ms)];
       if (ms < 30_000) batch.push(record('203.0.113.66', 62_500_000, t0 + ms));
-      for (const r of batch)
-        messages.push({ key: topics.flowRecords.key.of(r), value: toBinary(flows.FlowRecordSchema, r) });
+      // One message per exporter packet, as the collector publishes them.
+      const message = create(flowsV2.FlowRecordBatchSchema, { records: batch });
+      messages.push({ key: topics.flowRecords.key.of(message), value: encode(topics.flowRecords, message) });
     }
     await producer.send(topic, messages);
 

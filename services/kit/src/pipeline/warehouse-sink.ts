@@ -32,7 +32,10 @@ export interface WarehouseSinkOptions<T> {
   groupId: string;
   maxBatchMessages: number;
   maxBatchDelayMs: number;
-  decode(message: IncomingMessage): T;
+  /** One item per message; or, with `decodeInto`, the items a message carries (a batch of records). */
+  decode?(message: IncomingMessage): T;
+  /** Appends the message's items to `into`; throws (nothing appended) when the message is malformed. */
+  decodeInto?(message: IncomingMessage, into: T[]): void;
   aggregate(items: T[]): (SinkRows | SinkTabSeparated)[];
 }
 
@@ -61,7 +64,18 @@ class SinkStoppedError extends KansokuError {
   }
 }
 
+/** The sink's way to read a message's items: `decodeInto` as given, or `decode`'s one item. */
+function sinkDecoder<T>(options: WarehouseSinkOptions<T>): (message: IncomingMessage, into: T[]) => void {
+  if (options.decodeInto) return options.decodeInto;
+  const decode = options.decode;
+  if (!decode) throw new KansokuError('KANSOKU_SINK_NO_DECODER', `sink ${options.name}: no decode function`);
+  return (message, into) => {
+    into.push(decode(message));
+  };
+}
+
 export function createWarehouseSink<T>(options: WarehouseSinkOptions<T>, deps: WarehouseSinkDeps): Component {
+  const decodeInto = sinkDecoder(options);
   const { consumer, warehouse, log } = deps;
   const partitions = new Map<string, PartitionState>();
   let stopping = false;
@@ -73,6 +87,11 @@ export function createWarehouseSink<T>(options: WarehouseSinkOptions<T>, deps: W
     name: 'kansoku_sink_messages_total',
     help: 'Messages read by a sink, by outcome (written, malformed)',
     labelNames: ['sink', 'outcome'],
+  });
+  const itemsWritten = sharedCounter(deps.metrics, {
+    name: 'kansoku_sink_records_total',
+    help: 'Records written by a sink (a message may carry several)',
+    labelNames: ['sink'],
   });
   const flushes = sharedCounter(deps.metrics, {
     name: 'kansoku_sink_flushes_total',
@@ -149,7 +168,7 @@ export function createWarehouseSink<T>(options: WarehouseSinkOptions<T>, deps: W
     let malformed = 0;
     for (const message of messages) {
       try {
-        items.push(options.decode(message));
+        decodeInto(message, items);
       } catch (error) {
         malformed++;
         log.debug(
@@ -171,7 +190,8 @@ export function createWarehouseSink<T>(options: WarehouseSinkOptions<T>, deps: W
       );
     }
     await consumer.commit(s.topic, s.partition, intent.last + 1n);
-    messagesIn.inc({ ...labels, outcome: 'written' }, items.length);
+    messagesIn.inc({ ...labels, outcome: 'written' }, messages.length - malformed);
+    itemsWritten.inc(labels, items.length);
     if (malformed > 0) messagesIn.inc({ ...labels, outcome: 'malformed' }, malformed);
     flushes.inc({ ...labels, kind: replay ? 'replay' : 'normal' });
     end();

@@ -1,6 +1,6 @@
 // Flow records: one message per flow record decoded by the flows collector, whatever the export protocol
-// (NetFlow v5, NetFlow v9, IPFIX, sFlow v5). Published on topic `kansoku.flows.records.v1`, keyed by the
-// exporter address.
+// (NetFlow v5, NetFlow v9, IPFIX, sFlow v5). Published in batches of one exporter on topic
+// `kansoku.flows.records.v2` (kansoku.flows.v2.FlowRecordBatch), keyed by the exporter address.
 //
 // Conventions shared by every Kansoku contract:
 // - times are integers with their unit in the name: `*_ns` nanoseconds, `*_unix_ms` milliseconds, both since
