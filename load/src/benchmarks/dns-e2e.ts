@@ -3,8 +3,11 @@
  * collector → Kafka (the real broker) → the DNS processor → ClickHouse (embedded chDB in a temporary folder),
  * sustained for --seconds at --rate dnstap messages/s.
  *
- * Collector and processor run in this process, as `kansoku up` runs them (chDB is embedded: only the writing
- * process can read it). The load comes from the paced dnstap sender in a child process: query/response pairs
+ * The collector runs in a child process of its own (load/src/dns/collector-child.ts, built as `kansoku run
+ * dns-collector` builds it), as a deployment at these rates runs it: the processor's warehouse inserts are
+ * synchronous and would stall the collector's receive loop in a shared process. The processor runs here (chDB is
+ * embedded: only the writing process can read it); `--collector in-process` puts the collector back in this
+ * process, as `kansoku up` runs everything. The load comes from the paced dnstap sender in a child process: query/response pairs
  * (CLIENT_QUERY + CLIENT_RESPONSE, two messages each, one DnsQuery record after pairing), the simulator's mix.
  * Without --rate, a probe ladder of --probe-seconds steps finds the highest rate at which nothing is lost
  * (< 0.1%) and no backlog builds (the step's records are all in ClickHouse within --held-drain-seconds of the
@@ -14,10 +17,14 @@
  * Counted: the queries column of the 1-minute rollup for the step's resolver; messages = 2 × queries.
  * messages_per_second = dnstap messages that reached ClickHouse ÷ (send time + catch-up). Latency: every second
  * a marker query (its own connection and identity) is sent; the raw table is polled every 250 ms, and the time
- * from send to first seen is the dnstap → queryable latency. Peak RSS and CPU are this process's (collector,
- * processor, Kafka clients, chDB); the sender and the broker are not included.
+ * from send to first seen is the dnstap → queryable latency. Peak RSS and CPU are given per process: this one
+ * (processor, its Kafka consumer, chDB) and the collector's (collector, its producer); the sender and the broker
+ * are not included. CPU per process is also given per record (µs of CPU per DnsQuery), which a shared machine
+ * distorts less than the wall rate; the load average at the start and end is recorded.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -39,6 +46,7 @@ import {
   openFrameStreamClient,
 } from '../../../services/dns/src/index.ts';
 import { BenchArgumentError, type Benchmark, intFlag, listFlag, type ResultTable } from '../benchmark.ts';
+import { startCollectorProcess } from '../dns/collector-child.ts';
 import { startDnstapSender } from '../dns/dnstap-sender.ts';
 import { hotFiles, hotFunctions, startProfiler } from '../flows/cpu-profile.ts';
 
@@ -53,6 +61,10 @@ function log(line: string): void {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function cpuPerQuery(cpuSeconds: number | null, queries: number): string {
+  return cpuSeconds === null || queries === 0 ? '-' : ((cpuSeconds * 1e6) / queries).toFixed(2);
+}
 
 async function countQueries(warehouse: Warehouse, resolver: string): Promise<number> {
   const rows = await warehouse.query<{ n: string }>(
@@ -110,6 +122,26 @@ interface StepOutcome {
   collectorFrames: number;
   collectorRecords: number;
   published: number;
+  /** CPU seconds in the step (send and drain): the collector's process (null in-process) and this one. */
+  collectorCpuSeconds: number | null;
+  processorCpuSeconds: number;
+}
+
+interface CollectorCounts {
+  frames: number;
+  records: number;
+  published: number;
+  dropped: number;
+  /** CPU seconds of the collector's own process; null when it shares this one. */
+  cpuSeconds: number | null;
+  rss: number | null;
+}
+
+/** The collector under test, in this process or its own. */
+interface CollectorUnderTest {
+  port: number;
+  counts(): Promise<CollectorCounts>;
+  stop(): Promise<void>;
 }
 
 export const benchmark: Benchmark = {
@@ -128,6 +160,8 @@ export const benchmark: Benchmark = {
     'raw-sample': 'raw rows kept 1 in N (the dnsProcessor.rawSampleOneIn setting; default 1 = every query)',
     'max-batch': 'queries per warehouse insert (dnsProcessor.maxBatchMessages; default 50000)',
     'cpu-prof': 'profile this process during the sustained run; the top functions go into the result',
+    collector:
+      'process (default: the collector in a child process of its own) or in-process (collector and processor share this process)',
   },
   async run(args) {
     const seconds = intFlag(args, 'seconds', 300);
@@ -143,7 +177,13 @@ export const benchmark: Benchmark = {
     const rawSampleOneIn = intFlag(args, 'raw-sample', 1);
     const maxBatchMessages = intFlag(args, 'max-batch', 50_000);
     const profile = args['cpu-prof'] === true;
+    const collectorMode = String(args.collector ?? 'process');
+    if (collectorMode !== 'process' && collectorMode !== 'in-process') {
+      throw new BenchArgumentError('--collector must be process or in-process');
+    }
     const maxLoss = 0.001;
+    const loadBefore = loadavg();
+    const collectorProfileDir = mkdtempSync(path.join(tmpdir(), 'kansoku-dns-collector-prof-'));
 
     const stack = await startStack({ only: ['kafka'] });
     const brokers = stack.kafka?.brokers ?? ['127.0.0.1:9092'];
@@ -156,34 +196,72 @@ export const benchmark: Benchmark = {
     await migrate(wh.warehouse, [ingestLedgerMigration, ...dnsMigrations], { log: logger });
 
     const registry = createMetricsRegistry({ processMetrics: false });
-    // The collector as `kansoku run dns-collector` builds it: kit's producer, the section's defaults.
-    const producer = createKafkaProducer(
-      connection,
-      { maxBatchMessages: 1000, lingerMs: 5 },
-      { log: logger, metrics: registry },
-    );
-    await producer.start();
-    const collector = createDnsCollector(
-      {
-        address: '127.0.0.1',
-        port: 0,
-        unixSocketPath: '',
-        maxConnections: 256,
-        maxFrameBytes: 256 * 1024,
-        handshakeTimeoutMs: 10_000,
-        pairingTimeoutMs: 10_000,
-        maxPendingQueries: 200_000,
-        queryLogFile: '',
-        queryLogFromStart: false,
-        syslogPort: -1,
+    let collector: CollectorUnderTest;
+    if (collectorMode === 'process') {
+      const child = await startCollectorProcess({
+        brokers,
+        clientId: `${connection.clientId}-collector`,
         topic,
-        maxQueuedRecords: 200_000,
-        maxSendRecords: 10_000,
-      },
-      { producer, log: logger, metrics: registry },
-    );
-    await collector.start();
-    const port = collector.tcpPort();
+        // The collector's whole life (probe steps included) when profiling: written as it exits.
+        execArgv: profile ? ['--cpu-prof', `--cpu-prof-dir=${collectorProfileDir}`] : [],
+      });
+      collector = {
+        port: child.port,
+        async counts() {
+          const s = await child.stats();
+          return { ...s, cpuSeconds: s.cpuSeconds, rss: s.rss };
+        },
+        stop: () => child.stop(),
+      };
+    } else {
+      // The collector as `kansoku run dns-collector` builds it: kit's producer, the section's defaults.
+      const producer = createKafkaProducer(
+        connection,
+        { maxBatchMessages: 1000, lingerMs: 5 },
+        { log: logger, metrics: registry },
+      );
+      await producer.start();
+      const inProcess = createDnsCollector(
+        {
+          address: '127.0.0.1',
+          port: 0,
+          unixSocketPath: '',
+          maxConnections: 256,
+          maxFrameBytes: 256 * 1024,
+          handshakeTimeoutMs: 10_000,
+          pairingTimeoutMs: 10_000,
+          maxPendingQueries: 200_000,
+          queryLogFile: '',
+          queryLogFromStart: false,
+          syslogPort: -1,
+          topic,
+          maxQueuedRecords: 200_000,
+          maxSendRecords: 10_000,
+        },
+        { producer, log: logger, metrics: registry },
+      );
+      await inProcess.start();
+      collector = {
+        port: inProcess.tcpPort(),
+        async counts() {
+          const counts = inProcess.publisher.counts();
+          const stats = inProcess.assembler.stats();
+          return {
+            frames: stats.frames,
+            records: stats.records,
+            published: counts.published,
+            dropped: counts.dropped,
+            cpuSeconds: null,
+            rss: null,
+          };
+        },
+        async stop() {
+          await inProcess.stop();
+          await producer.stop();
+        },
+      };
+    }
+    const port = collector.port;
     const groupId = `bench-dns-e2e-${randomUUID()}`;
     const consumer = createKafkaConsumer(
       connection,
@@ -197,8 +275,15 @@ export const benchmark: Benchmark = {
     await processor.start();
 
     let peakRss = process.memoryUsage().rss;
+    let collectorPeakRss = 0;
     const memoryTimer = setInterval(() => {
       peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      collector.counts().then(
+        (c) => {
+          collectorPeakRss = Math.max(collectorPeakRss, c.rss ?? 0);
+        },
+        () => undefined,
+      );
     }, 500);
 
     const steps: StepOutcome[] = [];
@@ -211,8 +296,8 @@ export const benchmark: Benchmark = {
     ): Promise<StepOutcome> => {
       stepIndex++;
       const resolver = `bench-${phase}-${stepIndex}`;
-      const before = collector.publisher.counts();
-      const statsBefore = collector.assembler.stats();
+      const before = await collector.counts();
+      const cpuBefore = process.cpuUsage();
       const sender = await startDnstapSender({
         host: '127.0.0.1',
         port,
@@ -230,8 +315,8 @@ export const benchmark: Benchmark = {
         sender.kill();
       }
       const drained = await drain(wh.warehouse, resolver, report.queries, 15_000, drainLimitSeconds * 1000);
-      const after = collector.publisher.counts();
-      const statsAfter = collector.assembler.stats();
+      const after = await collector.counts();
+      const cpuUsed = process.cpuUsage(cpuBefore);
       const loss = report.queries > 0 ? Math.max(0, report.queries - drained.counted) / report.queries : 0;
       const outcome: StepOutcome = {
         phase,
@@ -247,16 +332,23 @@ export const benchmark: Benchmark = {
         messagesPerSecond: (drained.counted * 2) / (report.seconds + drained.drainSeconds),
         senderBehindMs: report.behindMs,
         publisherDropped: after.dropped - before.dropped,
-        collectorFrames: statsAfter.frames - statsBefore.frames,
-        collectorRecords: statsAfter.records - statsBefore.records,
+        collectorFrames: after.frames - before.frames,
+        collectorRecords: after.records - before.records,
         published: after.published - before.published,
+        collectorCpuSeconds:
+          after.cpuSeconds === null || before.cpuSeconds === null
+            ? null
+            : after.cpuSeconds - before.cpuSeconds,
+        processorCpuSeconds: (cpuUsed.user + cpuUsed.system) / 1e6,
       };
       steps.push(outcome);
       log(
         `${phase} ${rate} msg/s: sent ${outcome.sentMessages} messages (${outcome.sentQueries} queries, achieved ` +
           `${Math.round(outcome.achievedSendRate)}/s), in ClickHouse ${outcome.countedQueries} queries ` +
           `(loss ${(loss * 100).toFixed(3)}%, drained ${outcome.drainSeconds.toFixed(1)} s after the send); collector ` +
-          `${outcome.collectorFrames} frames → ${outcome.collectorRecords} records, ${outcome.published} published`,
+          `${outcome.collectorFrames} frames → ${outcome.collectorRecords} records, ${outcome.published} published; ` +
+          `CPU µs/query: collector ${cpuPerQuery(outcome.collectorCpuSeconds, outcome.countedQueries)}, ` +
+          `processor ${cpuPerQuery(outcome.processorCpuSeconds, outcome.countedQueries)}; load ${loadavg()[0]?.toFixed(2)}`,
       );
       return outcome;
     };
@@ -264,7 +356,7 @@ export const benchmark: Benchmark = {
     const notes: string[] = [];
     let runRate = fixedRate;
     let latencies: number[] = [];
-    let cpu = { userSeconds: 0, systemSeconds: 0, cores: 0 };
+    let cpu = { userSeconds: 0, systemSeconds: 0, cores: 0, collectorCores: null as number | null };
     let hot: { functions: ReturnType<typeof hotFunctions>; files: ReturnType<typeof hotFiles> } | undefined;
     let run: StepOutcome | undefined;
     try {
@@ -335,14 +427,20 @@ export const benchmark: Benchmark = {
       const polling$ = poll();
       const profiler = profile ? await startProfiler() : undefined;
       const cpuBefore = process.cpuUsage();
+      const collectorCpuBefore = (await collector.counts()).cpuSeconds;
       const wallBefore = performance.now();
       run = await runStep('run', runRate, seconds, runDrainSeconds);
       const cpuUsed = process.cpuUsage(cpuBefore);
+      const collectorCpuAfter = (await collector.counts()).cpuSeconds;
       const wall = (performance.now() - wallBefore) / 1000;
       cpu = {
         userSeconds: cpuUsed.user / 1e6,
         systemSeconds: cpuUsed.system / 1e6,
         cores: (cpuUsed.user + cpuUsed.system) / 1e6 / wall,
+        collectorCores:
+          collectorCpuBefore === null || collectorCpuAfter === null
+            ? null
+            : (collectorCpuAfter - collectorCpuBefore) / wall,
       };
       if (profiler) {
         const file = path.join(here, '..', '..', 'results', 'dns-e2e.cpuprofile');
@@ -361,13 +459,25 @@ export const benchmark: Benchmark = {
     } finally {
       clearInterval(memoryTimer);
       await collector.stop();
-      await producer.stop();
       await processor.stop();
       await wh.close();
       await admin.deleteTopics([topic]).catch(() => undefined);
       await admin.close();
     }
     const done = run as StepOutcome;
+    let collectorHot:
+      | { functions: ReturnType<typeof hotFunctions>; files: ReturnType<typeof hotFiles> }
+      | undefined;
+    // One profile per thread (tsx's loader runs in a worker): the main thread's is the one with most samples.
+    let mostSamples = 0;
+    for (const file of readdirSync(collectorProfileDir)) {
+      const cpuProfile = JSON.parse(readFileSync(path.join(collectorProfileDir, file), 'utf8'));
+      const samples = cpuProfile.samples?.length ?? 0;
+      if (samples <= mostSamples) continue;
+      mostSamples = samples;
+      collectorHot = { functions: hotFunctions(cpuProfile, 20), files: hotFiles(cpuProfile, 15) };
+    }
+    rmSync(collectorProfileDir, { recursive: true, force: true });
     for (const step of steps) {
       if (step.senderBehindMs > 0) {
         notes.push(
@@ -388,6 +498,8 @@ export const benchmark: Benchmark = {
         'loss',
         'drain s',
         'queue drops',
+        'collector CPU µs/query',
+        'processor CPU µs/query',
       ],
       rows: steps.map((s) => [
         s.phase,
@@ -399,6 +511,8 @@ export const benchmark: Benchmark = {
         `${(s.loss * 100).toFixed(3)}%`,
         Number(s.drainSeconds.toFixed(1)),
         s.publisherDropped,
+        cpuPerQuery(s.collectorCpuSeconds, s.countedQueries),
+        cpuPerQuery(s.processorCpuSeconds, s.countedQueries),
       ]),
     };
     const p99 = percentile(latencies, 99);
@@ -411,8 +525,15 @@ export const benchmark: Benchmark = {
         ['loss (sent vs rollup totals)', `${(done.loss * 100).toFixed(3)}%`],
         ['latency p50 (s)', Number(percentile(latencies, 50).toFixed(2))],
         ['latency p99 (s)', Number(p99.toFixed(2))],
-        ['peak RSS (MB)', Math.round(peakRss / 1e6)],
-        ['CPU (cores, this process)', Number(cpu.cores.toFixed(2))],
+        ['peak RSS (MB), processor + collector processes', Math.round((peakRss + collectorPeakRss) / 1e6)],
+        ['CPU (cores), processor process (consumer, aggregation, chDB)', Number(cpu.cores.toFixed(2))],
+        [
+          'CPU (cores), collector process (dnstap, pairing, producer)',
+          cpu.collectorCores === null ? 'in-process' : Number(cpu.collectorCores.toFixed(2)),
+        ],
+        ['CPU µs per query, processor process', cpuPerQuery(done.processorCpuSeconds, done.countedQueries)],
+        ['CPU µs per query, collector process', cpuPerQuery(done.collectorCpuSeconds, done.countedQueries)],
+        ['load average (1 min) at start / end', `${loadBefore[0]?.toFixed(2)} / ${loadavg()[0]?.toFixed(2)}`],
       ],
     };
     const tables = [summary, stepTable];
@@ -428,6 +549,13 @@ export const benchmark: Benchmark = {
         rows: hot.files.map((f) => [Number(f.selfPercent.toFixed(1)), f.file]),
       });
     }
+    if (collectorHot) {
+      tables.push({
+        title: 'CPU profile of the collector process (its whole life): self time by function',
+        columns: ['self %', 'function', 'where'],
+        rows: collectorHot.functions.map((f) => [Number(f.selfPercent.toFixed(1)), f.function, f.where]),
+      });
+    }
     return {
       tables,
       notes,
@@ -435,7 +563,13 @@ export const benchmark: Benchmark = {
       queries_per_second: Math.round(done.messagesPerSecond / 2),
       loss_ratio: done.loss,
       p99_latency_s: Number.isFinite(p99) ? p99 : null,
-      peak_rss_mb: Math.round(peakRss / 1e6),
+      peak_rss_mb: Math.round((peakRss + collectorPeakRss) / 1e6),
+      peak_rss_mb_by_process: {
+        processor: Math.round(peakRss / 1e6),
+        collector: collectorMode === 'process' ? Math.round(collectorPeakRss / 1e6) : 'in-process',
+      },
+      collector: collectorMode,
+      load_average: { start: loadBefore, end: loadavg() },
       goal: {
         messages_per_second: 300_000,
         loss_ratio: maxLoss,
@@ -465,6 +599,7 @@ export const benchmark: Benchmark = {
       },
       steps,
       ...(hot ? { profile: hot } : {}),
+      ...(collectorHot ? { collector_profile: collectorHot } : {}),
     };
   },
 };

@@ -71,7 +71,7 @@ export function keepInRawSample(q: DnsQuery, oneIn: number): boolean {
   return oneIn <= 1 || sampleHash(q) % oneIn === 0;
 }
 
-interface QueryCell {
+export interface QueryCell {
   time: number;
   resolver: string;
   ip_version: number;
@@ -87,7 +87,7 @@ interface QueryCell {
   latency: Map<number, number>;
 }
 
-interface ClientCell {
+export interface ClientCell {
   time: number;
   resolver: string;
   ip_version: number;
@@ -99,7 +99,7 @@ interface ClientCell {
   servfail: number;
 }
 
-interface ZoneCell {
+export interface ZoneCell {
   time: number;
   resolver: string;
   zone: string;
@@ -192,22 +192,77 @@ export interface AggregateOptions {
   rawSampleOneIn: number;
 }
 
-/** Every table's rows for one batch: what the sink inserts, each with the batch's dedup token. */
 /** Sums minute cells into hour cells (hour rows are always the sum of the minute rows). */
 function hourCells<C extends { time: number }>(
-  minute: Map<string, C>,
+  minute: Iterable<C>,
   keyOf: (c: C) => string,
   merge: (into: C, from: C) => void,
   copy: (c: C, time: number) => C,
 ): Map<string, C> {
   const out = new Map<string, C>();
-  for (const c of minute.values()) {
+  for (const c of minute) {
     const time = Math.floor(c.time / 3600) * 3600;
     const key = `${time}|${keyOf(c)}`;
     const cell = out.get(key);
     if (cell) merge(cell, c);
     else out.set(key, copy(c, time));
   }
+  return out;
+}
+
+/**
+ * The six rollup outputs (queries, clients, zones; per minute and per hour) from the minute cells of a batch,
+ * each sorted by its table's key: the same cells give the same rows whichever path built them.
+ */
+export function rollupOutputs(
+  minute: readonly QueryCell[],
+  clientsMinute: readonly ClientCell[],
+  zonesMinute: readonly ZoneCell[],
+): (SinkRows | SinkTabSeparated)[] {
+  const hour = hourCells(
+    minute,
+    (c) => `${c.resolver}|${c.ip_version}|${c.protocol}|${c.qtype}|${c.answered}|${c.rcode}`,
+    (into, from) => {
+      into.queries += from.queries;
+      into.truncated += from.truncated;
+      into.query_bytes += from.query_bytes;
+      into.response_bytes += from.response_bytes;
+      into.response_time_us += from.response_time_us;
+      for (const [b, n] of from.latency) into.latency.set(b, (into.latency.get(b) ?? 0) + n);
+    },
+    (c, time) => ({ ...c, time, latency: new Map(c.latency) }),
+  );
+  const clientsHour = hourCells(
+    clientsMinute,
+    (c) => `${c.resolver}|${c.ip_version}|${c.client}`,
+    (into, from) => {
+      into.queries += from.queries;
+      into.a_queries += from.a_queries;
+      into.aaaa_queries += from.aaaa_queries;
+      into.nxdomain += from.nxdomain;
+      into.servfail += from.servfail;
+    },
+    (c, time) => ({ ...c, time }),
+  );
+  const zonesHour = hourCells(
+    zonesMinute,
+    (c) => `${c.resolver}|${c.zone}`,
+    (into, from) => {
+      into.queries += from.queries;
+      into.nxdomain += from.nxdomain;
+      into.servfail += from.servfail;
+    },
+    (c, time) => ({ ...c, time }),
+  );
+
+  const out: (SinkRows | SinkTabSeparated)[] = [
+    { table: DNS_1M_TABLE, rows: queryRows(minute) },
+    { table: DNS_1H_TABLE, rows: queryRows(hour.values()) },
+    clientRows(DNS_CLIENTS_1M_TABLE, clientsMinute),
+    clientRows(DNS_CLIENTS_1H_TABLE, clientsHour.values()),
+    zoneRows(DNS_ZONES_1M_TABLE, zonesMinute),
+    zoneRows(DNS_ZONES_1H_TABLE, zonesHour.values()),
+  ];
   return out;
 }
 
@@ -301,50 +356,7 @@ export function aggregateDnsQueries(
     if (keepRaw && keepInRawSample(q, options.rawSampleOneIn)) raw.push({ ms, q, client, zone });
   }
 
-  const hour = hourCells(
-    minute,
-    (c) => `${c.resolver}|${c.ip_version}|${c.protocol}|${c.qtype}|${c.answered}|${c.rcode}`,
-    (into, from) => {
-      into.queries += from.queries;
-      into.truncated += from.truncated;
-      into.query_bytes += from.query_bytes;
-      into.response_bytes += from.response_bytes;
-      into.response_time_us += from.response_time_us;
-      for (const [b, n] of from.latency) into.latency.set(b, (into.latency.get(b) ?? 0) + n);
-    },
-    (c, time) => ({ ...c, time, latency: new Map(c.latency) }),
-  );
-  const clientsHour = hourCells(
-    clientsMinute,
-    (c) => `${c.resolver}|${c.ip_version}|${c.client}`,
-    (into, from) => {
-      into.queries += from.queries;
-      into.a_queries += from.a_queries;
-      into.aaaa_queries += from.aaaa_queries;
-      into.nxdomain += from.nxdomain;
-      into.servfail += from.servfail;
-    },
-    (c, time) => ({ ...c, time }),
-  );
-  const zonesHour = hourCells(
-    zonesMinute,
-    (c) => `${c.resolver}|${c.zone}`,
-    (into, from) => {
-      into.queries += from.queries;
-      into.nxdomain += from.nxdomain;
-      into.servfail += from.servfail;
-    },
-    (c, time) => ({ ...c, time }),
-  );
-
-  const out: (SinkRows | SinkTabSeparated)[] = [
-    { table: DNS_1M_TABLE, rows: queryRows(minute.values()) },
-    { table: DNS_1H_TABLE, rows: queryRows(hour.values()) },
-    clientRows(DNS_CLIENTS_1M_TABLE, clientsMinute.values()),
-    clientRows(DNS_CLIENTS_1H_TABLE, clientsHour.values()),
-    zoneRows(DNS_ZONES_1M_TABLE, zonesMinute.values()),
-    zoneRows(DNS_ZONES_1H_TABLE, zonesHour.values()),
-  ];
+  const out = rollupOutputs([...minute.values()], [...clientsMinute.values()], [...zonesMinute.values()]);
   if (keepRaw) out.push(rawQueryRows(raw, options.rawSampleOneIn));
   return out;
 }

@@ -1,7 +1,7 @@
 /**
  * The DNS processor: consumes DnsQuery messages (`kansoku.dns.queries.v1`) and writes the raw queries and the
  * query, client and zone rollups per minute and per hour, exactly once (kit's warehouse sink and ingest
- * ledger). See tables.ts for the tables and aggregate.ts for the rows.
+ * ledger). See tables.ts for the tables, aggregate.ts for the rows and batch-aggregator.ts for the hot path.
  */
 import type { DnsQuery } from '@kansoku/contracts/gen/kansoku/dns/v1/dns_pb';
 import {
@@ -14,7 +14,7 @@ import {
   type Warehouse,
 } from '@kansoku/kit';
 import { Type } from '@sinclair/typebox';
-import { aggregateDnsQueries } from './aggregate.ts';
+import { DnsQueryBatchAggregator } from './batch-aggregator.ts';
 import { decodeDnsQueryFast } from './dns-query-decoder.ts';
 
 export const DNS_QUERIES_TOPIC = 'kansoku.dns.queries.v1';
@@ -60,14 +60,18 @@ export function createDnsProcessor(
   config: DnsProcessorConfig,
   deps: { consumer: KafkaConsumer; warehouse: Warehouse; log: Logger; metrics: Registry },
 ): Component {
-  const sink = createWarehouseSink<DnsQuery>(
+  // Messages are read into the aggregator's columns (decode gives a row number) and turned into rows per
+  // table in one pass: no DnsQuery object per message. The sink decodes a batch and aggregates it with no
+  // await in between, which is what the aggregator needs (one batch at a time).
+  const batch = new DnsQueryBatchAggregator({ rawSampleOneIn: config.rawSampleOneIn });
+  const sink = createWarehouseSink<number>(
     {
       name: 'dns',
       groupId: config.groupId,
       maxBatchMessages: config.maxBatchMessages,
       maxBatchDelayMs: config.maxBatchDelayMs,
-      decode: decodeDnsQuery,
-      aggregate: (records) => aggregateDnsQueries(records, { rawSampleOneIn: config.rawSampleOneIn }),
+      decode: (message) => batch.add(message.value),
+      aggregate: (rows) => batch.aggregate(rows),
     },
     deps,
   );
