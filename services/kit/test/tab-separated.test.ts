@@ -15,7 +15,7 @@ describe('TabSeparatedWriter', () => {
     expect(w.rows).toBe(2);
     expect(w.bytes().toString('utf8')).toBe(
       '0\t9\t10\t4294967295\t18446744073709551615\n' +
-        '2026-11-24 23:05:09.007\t192.0.2.255\t2001:db8::1\ttab\\there\\nnew\\\\line\\r\t日本語\n',
+        '1795561509.007\t192.0.2.255\t2001:db8::1\ttab\\there\\nnew\\\\line\\r\t日本語\n',
     );
   });
 });
@@ -41,12 +41,21 @@ describe('insertTabSeparated on the embedded ClickHouse', () => {
       .ipv4(Uint8Array.of(10, 1, 2, 3))
       .endRow();
     w.string('').uint(1).dateTime64Ms(0).ascii('::').endRow();
+    // The first and last times written as Unix seconds, and the ones just outside (written as text).
+    for (const ms of [1_000_000_000_000, 9_999_999_999_999, 999_999_999_999, 10_000_000_000_000]) {
+      w.string('edge').uint(ms).dateTime64Ms(ms).ascii('').endRow();
+    }
     const rows = { columns: ['s', 'n', 't', 'a'], data: w.bytes(), rows: w.rows };
     await wh.warehouse.insertTabSeparated('{{db}}.tsv', rows, { dedupToken: 'batch-1' });
     await wh.warehouse.insertTabSeparated('{{db}}.tsv', rows, { dedupToken: 'batch-1' });
     const read = await wh.warehouse.query<{ t: string; n: string; a: string; s: string }>(
-      'SELECT toString(t) AS t, toString(n) AS n, a, s FROM {{db}}.tsv ORDER BY t',
+      "SELECT toString(t) AS t, toString(n) AS n, a, s FROM {{db}}.tsv WHERE s != 'edge' ORDER BY t",
     );
+    const edges = await wh.warehouse.query<{ n: string; ms: string }>(
+      "SELECT toString(n) AS n, toString(toUnixTimestamp64Milli(t)) AS ms FROM {{db}}.tsv WHERE s = 'edge'",
+    );
+    for (const edge of edges) expect(edge.ms).toBe(edge.n);
+    expect(edges).toHaveLength(4);
     expect(read).toEqual([
       { t: '1970-01-01 00:00:00.000', n: '1', a: '::', s: '' },
       { t: '2026-01-02 03:04:05.678', n: '9223372036854775808', a: '10.1.2.3', s: odd },

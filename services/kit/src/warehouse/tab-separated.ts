@@ -13,6 +13,9 @@ const COLON = 0x3a;
 const SPACE = 0x20;
 const DOT = 0x2e;
 const ZERO = 0x30;
+/** Ten-digit Unix seconds: read by the engine as a timestamp, not as a date. */
+const UNIX_SECONDS_MIN = 1_000_000_000;
+const UNIX_SECONDS_END = 10_000_000_000;
 
 export class TabSeparatedWriter {
   private buffer: Buffer;
@@ -107,18 +110,27 @@ export class TabSeparatedWriter {
     return this;
   }
 
-  /** DateTime64(3, 'UTC') as 'YYYY-MM-DD hh:mm:ss.sss', from milliseconds since the epoch. */
+  /**
+   * DateTime64(3, 'UTC') from milliseconds since the epoch. Times from 2001-09-09 to 2286 are written as Unix
+   * seconds with three decimals ('1764038000.123'), which the engine parses in about a third of the CPU time of
+   * 'YYYY-MM-DD hh:mm:ss.sss' (a raw flow row has three times: a fifth of its parse cost); any other time
+   * (0 = not reported) as that text, since shorter numbers would be read as dates.
+   */
   dateTime64Ms(ms: number): this {
     this.ensure(24);
     this.separator();
     const second = Math.floor(ms / 1000);
-    if (second !== this.lastSecond) {
-      this.lastSecond = second;
-      writeSecond(this.secondText, second);
-    }
-    this.secondText.copy(this.buffer, this.at);
-    this.at += 19;
     const milli = ms - second * 1000;
+    if (second >= UNIX_SECONDS_MIN && second < UNIX_SECONDS_END) {
+      this.digits(second);
+    } else {
+      if (second !== this.lastSecond) {
+        this.lastSecond = second;
+        writeSecond(this.secondText, second);
+      }
+      this.secondText.copy(this.buffer, this.at);
+      this.at += 19;
+    }
     this.buffer[this.at++] = DOT;
     this.buffer[this.at++] = ZERO + Math.floor(milli / 100);
     this.buffer[this.at++] = ZERO + (Math.floor(milli / 10) % 10);
