@@ -15,6 +15,7 @@ export {
 } from './flow-record-codec.ts';
 export * as bgp from './gen/kansoku/bgp/v1/bgp_pb.ts';
 export * as dns from './gen/kansoku/dns/v1/dns_pb.ts';
+export * as dnsV2 from './gen/kansoku/dns/v2/dns_pb.ts';
 export * as flows from './gen/kansoku/flows/v1/flows_pb.ts';
 export * as flowsV2 from './gen/kansoku/flows/v2/flows_pb.ts';
 export * as rtp from './gen/kansoku/rtp/v1/rtp_pb.ts';
@@ -22,8 +23,11 @@ export * as threats from './gen/kansoku/threats/v1/threats_pb.ts';
 export { formatIpAddress, formatMacAddress, InvalidIpAddressError, parseIpAddress } from './ip-address.ts';
 export {
   allTopics,
+  DNS_CLIENT_SHARDS,
   type Domain,
   decode,
+  dnsClientShard,
+  dnsClientShardKey,
   encode,
   type KeyKind,
   keyOf,

@@ -9,7 +9,7 @@ import {
   type RouteUpdate,
   RouteUpdateSchema,
 } from './gen/kansoku/bgp/v1/bgp_pb.ts';
-import { DnsQuerySchema } from './gen/kansoku/dns/v1/dns_pb.ts';
+import { DnsQueryBatchSchema } from './gen/kansoku/dns/v2/dns_pb.ts';
 import { FlowRecordBatchSchema } from './gen/kansoku/flows/v2/flows_pb.ts';
 import { RtcpReportSchema, RtpStreamSecondSchema } from './gen/kansoku/rtp/v1/rtp_pb.ts';
 import {
@@ -75,6 +75,24 @@ function entityKey(entity: Entity | undefined): string {
   return '';
 }
 
+/** Client shards of kansoku.dns.queries.v2: queries of one client always share one (so one partition). */
+export const DNS_CLIENT_SHARDS = 64;
+
+/**
+ * The client shard of a DNS query's client address (raw octets): FNV-1a of the octets, modulo
+ * DNS_CLIENT_SHARDS. Every query of a batch is in the same shard.
+ */
+export function dnsClientShard(clientAddress: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < clientAddress.length; i++) h = Math.imul(h ^ clientAddress[i]!, 0x01000193);
+  return (h >>> 0) % DNS_CLIENT_SHARDS;
+}
+
+/** The record key of a client shard's batches: `client-shard-<n>`. */
+export function dnsClientShardKey(shard: number): string {
+  return `client-shard-${shard}`;
+}
+
 const ENTITY_KEY_DESCRIPTION =
   "entity.uid; when empty, `mac=<entity MAC>`, else `ip=<entity IP>`, else '' (no entity)";
 
@@ -122,14 +140,16 @@ export const topics = {
     retentionMs: 30 * DAY_MS,
   }),
   dnsQueries: defineTopic({
-    name: 'kansoku.dns.queries.v1',
+    name: 'kansoku.dns.queries.v2',
     domain: 'dns',
-    description: 'DNS queries (with their response when seen) from dnstap, query logs and captures',
-    schema: DnsQuerySchema,
+    description:
+      'DNS queries (with their response when seen) from dnstap, query logs and captures; in batches of one client shard',
+    schema: DnsQueryBatchSchema,
     key: {
       kind: 'client',
-      description: 'client address in text form (per-client rate detection sees all of a client)',
-      of: (query) => formatIpAddress(query.clientAddress),
+      description:
+        '`client-shard-<n>`, n = FNV-1a of the client address octets mod 64 (per-client rate detection sees all of a client)',
+      of: (batch) => dnsClientShardKey(dnsClientShard(batch.queries[0]?.clientAddress ?? NO_ADDRESS)),
     },
     defaultPartitions: 12,
     retentionMs: DAY_MS,

@@ -12,6 +12,8 @@ import {
 } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
 import { PeerSchema } from '../src/gen/kansoku/bgp/v1/bgp_pb.ts';
+import { DnsQuerySchema } from '../src/gen/kansoku/dns/v1/dns_pb.ts';
+import { DnsQueryBatchSchema } from '../src/gen/kansoku/dns/v2/dns_pb.ts';
 import { FlowRecordSchema } from '../src/gen/kansoku/flows/v1/flows_pb.ts';
 import { FlowRecordBatchSchema } from '../src/gen/kansoku/flows/v2/flows_pb.ts';
 import { EntitySchema } from '../src/gen/kansoku/threats/v1/threats_pb.ts';
@@ -144,10 +146,15 @@ describe('golden vectors', () => {
     });
   });
 
-  it('carry FlowRecord only inside FlowRecordBatch, and every other fixture on a topic', () => {
+  it('carry FlowRecord only inside FlowRecordBatch, DnsQuery inside DnsQueryBatch, every other fixture on a topic', () => {
     expect(goldenFixtures.filter((fixture) => !topicFixtures.includes(fixture)).map((f) => f.name)).toEqual([
       'kansoku.flows.v1.FlowRecord',
+      'kansoku.dns.v1.DnsQuery',
     ]);
+    const query = readGolden(fixtureOf(DnsQuerySchema));
+    const queries = readGolden(fixtureOf(DnsQueryBatchSchema));
+    expect(queries[0]).toBe(0x0a);
+    expect(Buffer.from(queries).indexOf(Buffer.from(query))).toBeGreaterThan(0);
     // A batch is its records as field 1, one after the other: the record's own bytes follow tag and length.
     const record = readGolden(fixtureOf(FlowRecordSchema));
     const batch = readGolden(fixtureOf(FlowRecordBatchSchema));
@@ -175,7 +182,7 @@ describe('topic registry', () => {
         'kansoku.flows.records.v2',
         'kansoku.bgp.updates.v1',
         'kansoku.bgp.peers.v1',
-        'kansoku.dns.queries.v1',
+        'kansoku.dns.queries.v2',
         'kansoku.rtp.stream-stats.v1',
         'kansoku.rtp.rtcp.v1',
         'kansoku.threats.auth.v1',
@@ -210,7 +217,7 @@ describe('topic registry', () => {
   });
 
   it('looks topics up by name', () => {
-    expect(topicByName('kansoku.dns.queries.v1')).toBe(topics.dnsQueries);
+    expect(topicByName('kansoku.dns.queries.v2')).toBe(topics.dnsQueries);
     for (const topic of allTopics) expect(topicByName(topic.name)).toBe(topic);
   });
 
@@ -231,7 +238,7 @@ describe('topic registry', () => {
     const flow = fixtureOf(FlowRecordSchema).message;
     expect(() => encode(topics.dnsQueries as Topic, flow)).toThrow(TopicMessageMismatchError);
     expect(() => encode(topics.dnsQueries as Topic, flow)).toThrow(
-      'topic kansoku.dns.queries.v1 carries kansoku.dns.v1.DnsQuery, not kansoku.flows.v1.FlowRecord',
+      'topic kansoku.dns.queries.v2 carries kansoku.dns.v2.DnsQueryBatch, not kansoku.flows.v1.FlowRecord',
     );
   });
 
@@ -260,7 +267,7 @@ describe('record keys', () => {
     'kansoku.bgp.v1.PeerEvent.up': '192.0.2.254|279172874240100|198.51.100.7',
     'kansoku.bgp.v1.PeerEvent.down': '192.0.2.254|279172874240100|198.51.100.7',
     'kansoku.bgp.v1.PeerEvent.stats': '192.0.2.254|279172874240100|198.51.100.7',
-    'kansoku.dns.v1.DnsQuery': '2001:db8:c::53',
+    'kansoku.dns.v2.DnsQueryBatch': 'client-shard-54',
     'kansoku.rtp.v1.RtpStreamSecond': '10.20.30.40|5004|239.1.2.3|5004|305419896',
     'kansoku.rtp.v1.RtcpReport': '10.20.30.40|305419896',
     'kansoku.threats.v1.AuthenticationEvent': 'entity-7f3a',

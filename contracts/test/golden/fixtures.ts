@@ -23,9 +23,11 @@ import {
 import {
   DnsEventSource,
   IpVersion as DnsIpVersion,
+  type DnsQuery,
   DnsQuerySchema,
   DnsTransport,
 } from '../../src/gen/kansoku/dns/v1/dns_pb.ts';
+import { DnsQueryBatchSchema } from '../../src/gen/kansoku/dns/v2/dns_pb.ts';
 import {
   FlowDirection,
   IpVersion as FlowIpVersion,
@@ -266,6 +268,30 @@ const dnsQuery = fixture(DnsQuerySchema, {
   resolverIdentity: 'resolver-tokyo-1',
 });
 
+// The Kafka message of kansoku.dns.queries.v2: the query above and a second, unanswered IPv6 query of the same client.
+const dnsQueryBatch = fixture(DnsQueryBatchSchema, {
+  queries: [
+    dnsQuery.message as DnsQuery,
+    create(DnsQuerySchema, {
+      timeQueryNs: T0_NS + 250_000_000n,
+      timeReceivedNs: T0_NS + 251_000_000n,
+      clientAddress: ip('2001:db8:c::53'),
+      clientPort: 40_001,
+      serverAddress: ip('2001:db8:d::1'),
+      serverPort: 53,
+      ipVersion: DnsIpVersion.V6,
+      transport: DnsTransport.UDP,
+      messageId: 0x1234,
+      qname: 'x7f3k.example.jp.',
+      qtype: 1,
+      qclass: 1,
+      querySizeBytes: 46,
+      source: DnsEventSource.DNSTAP,
+      resolverIdentity: 'resolver-tokyo-1',
+    }),
+  ],
+});
+
 const streamKey = {
   sourceAddress: ip('10.20.30.40'),
   destinationAddress: ip('239.1.2.3'),
@@ -444,6 +470,7 @@ export const goldenFixtures: readonly GoldenFixture[] = [
   peerDown,
   peerStats,
   dnsQuery,
+  dnsQueryBatch,
   rtpStreamSecond,
   senderReport,
   authenticationEvent,

@@ -202,8 +202,8 @@ export const benchmark: Benchmark = {
         brokers,
         clientId: `${connection.clientId}-collector`,
         topic,
-        // The collector's whole life (probe steps included) when profiling: written as it exits.
-        execArgv: profile ? ['--cpu-prof', `--cpu-prof-dir=${collectorProfileDir}`] : [],
+        // The collector's whole life (probe steps included) when profiling: written as it stops.
+        ...(profile ? { profileFile: path.join(collectorProfileDir, 'collector.cpuprofile') } : {}),
       });
       collector = {
         port: child.port,
@@ -468,14 +468,9 @@ export const benchmark: Benchmark = {
     let collectorHot:
       | { functions: ReturnType<typeof hotFunctions>; files: ReturnType<typeof hotFiles> }
       | undefined;
-    // One profile per thread (tsx's loader runs in a worker): the main thread's is the one with most samples.
-    let mostSamples = 0;
     for (const file of readdirSync(collectorProfileDir)) {
       const cpuProfile = JSON.parse(readFileSync(path.join(collectorProfileDir, file), 'utf8'));
-      const samples = cpuProfile.samples?.length ?? 0;
-      if (samples <= mostSamples) continue;
-      mostSamples = samples;
-      collectorHot = { functions: hotFunctions(cpuProfile, 20), files: hotFiles(cpuProfile, 15) };
+      collectorHot = { functions: hotFunctions(cpuProfile, 25), files: hotFiles(cpuProfile, 15) };
     }
     rmSync(collectorProfileDir, { recursive: true, force: true });
     for (const step of steps) {

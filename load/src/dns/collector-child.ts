@@ -11,13 +11,14 @@ import { fileURLToPath } from 'node:url';
 import { createMetricsRegistry, silentLogger } from '@kansoku/kit';
 import { createKafkaProducer } from '@kansoku/kit/kafka/index';
 import { createDnsCollector } from '../../../services/dns/src/index.ts';
+import { startProfiler } from '../flows/cpu-profile.ts';
 
 export interface CollectorProcessOptions {
   brokers: string[];
   clientId: string;
   topic: string;
-  /** Extra node flags for the child (e.g. --cpu-prof). */
-  execArgv?: string[];
+  /** Write a CPU profile of the child's main thread (node:inspector) to this file when it stops. */
+  profileFile?: string;
 }
 
 export interface CollectorStats {
@@ -77,6 +78,7 @@ async function child(): Promise<void> {
     { producer, log: logger, metrics: registry },
   );
   await collector.start();
+  const profiler = options.profileFile === undefined ? undefined : await startProfiler();
   process.on('message', (m: Message) => {
     if (m.type === 'stats') {
       const counts = collector.publisher.counts();
@@ -98,6 +100,7 @@ async function child(): Promise<void> {
       } satisfies Message);
     } else if (m.type === 'stop') {
       void (async () => {
+        await profiler?.stop(options.profileFile);
         await collector.stop();
         await producer.stop();
         process.send?.({ type: 'stopped' } satisfies Message, () => process.exit(0));
@@ -118,7 +121,7 @@ export async function startCollectorProcess(options: CollectorProcessOptions): P
   const childPath = fileURLToPath(import.meta.url);
   const proc = fork(childPath, ['--child'], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    execArgv: [...process.execArgv, ...(options.execArgv ?? [])],
+    execArgv: process.execArgv,
   });
   const exited = new Promise<never>((_, reject) => {
     proc.on('message', (m: Message) => {

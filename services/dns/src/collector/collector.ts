@@ -64,7 +64,13 @@ export function createDnsCollector(config: DnsCollectorConfig, deps: DnsCollecto
   const metrics = dnsCollectorMetrics(deps.metrics);
   const warnings = createRateLimitedLog(log);
   const publisher = createQueryPublisher(
-    { topic: config.topic, maxQueuedRecords: config.maxQueuedRecords, maxSendRecords: config.maxSendRecords },
+    {
+      topic: config.topic,
+      maxQueuedRecords: config.maxQueuedRecords,
+      maxSendRecords: config.maxSendRecords,
+      maxRecordsPerMessage: config.maxRecordsPerMessage,
+      messageLingerMs: config.messageLingerMs,
+    },
     { producer: deps.producer, log, metrics: metrics.publisher(config.topic) },
   );
   const emit = (record: DnsQuery) => {

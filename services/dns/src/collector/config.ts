@@ -67,7 +67,8 @@ export const dnsCollectorSchema = Type.Object({
   topic: Type.String({
     default: topics.dnsQueries.name,
     minLength: 1,
-    description: 'Kafka topic the DnsQuery records are published to',
+    description:
+      'Kafka topic the DnsQuery records are published to (DnsQueryBatch messages, one client shard each)',
   }),
   maxQueuedRecords: Type.Integer({
     minimum: 1,
@@ -80,6 +81,20 @@ export const dnsCollectorSchema = Type.Object({
     default: 10_000,
     description: 'Records handed to the Kafka producer in one call',
   }),
+  maxRecordsPerMessage: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      default: 500,
+      description: 'Queries per Kafka message (DnsQueryBatch of one client shard) at most',
+    }),
+  ),
+  messageLingerMs: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      default: 20,
+      description: 'Longest a query waits for its Kafka message to fill, in ms',
+    }),
+  ),
 });
 
 export type DnsCollectorConfig = Static<typeof dnsCollectorSchema>;

@@ -1,23 +1,34 @@
 /**
- * DnsQuery records → Kafka, with bounded memory. Records are encoded at once and handed to kit's producer
- * (which batches: linger, batch size, acks=all) in chunks once per event-loop turn. A record counts against
- * `maxQueuedRecords` from acceptance until Kafka acknowledges it or the send fails; past the bound new
- * records are dropped and counted. Stream feeds ask `hasRoom()` first and pause their sockets while there
- * is none, so a resolver that sends faster than Kafka takes is slowed down (its own dnstap buffer then
+ * DnsQuery records → Kafka (kansoku.dns.queries.v2), with bounded memory. Records are encoded at once into the
+ * DnsQueryBatch of their client shard (contracts: `dnsClientShard`), so every query of a client goes to one
+ * partition, in order; a shard's batch becomes a Kafka message when it holds `maxRecordsPerMessage` queries or
+ * `messageLingerMs` after its first query, whichever comes first. One message per query cost more than decoding
+ * the dnstap frames (the producer's and the broker's work is per message). Messages are handed to kit's producer
+ * (which batches them again: linger, batch size, acks=all) in calls of at most `maxSendRecords` queries. A record
+ * counts against `maxQueuedRecords` from acceptance until Kafka acknowledges its message or the send fails; past
+ * the bound new records are dropped and counted. Stream feeds ask `hasRoom()` first and pause their sockets while
+ * there is none, so a resolver that sends faster than Kafka takes is slowed down (its own dnstap buffer then
  * decides what to drop) rather than losing records here.
  */
 
-import { topics } from '@kansoku/contracts';
+import { DNS_CLIENT_SHARDS, dnsClientShard, dnsClientShardKey } from '@kansoku/contracts';
 import type { DnsQuery } from '@kansoku/contracts/gen/kansoku/dns/v1/dns_pb';
 import { errorMessage, type KafkaProducer, type OutgoingMessage } from '@kansoku/kit';
 import { createRateLimitedLog, type WarnLogger } from '@kansoku/kit/net/rate-limited-log';
-import { encodeDnsQuery } from './dns-query-codec.ts';
+import { DnsQueryBatchBuilder } from './dns-query-codec.ts';
 
 export interface QueryPublisherConfig {
   topic: string;
   maxQueuedRecords: number;
   maxSendRecords: number;
+  /** Queries per Kafka message at most (default 500). */
+  maxRecordsPerMessage?: number;
+  /** Longest a query waits for its message to fill, in ms (default 20; 0: until the end of the event-loop turn). */
+  messageLingerMs?: number;
 }
+
+export const DEFAULT_MAX_RECORDS_PER_MESSAGE = 500;
+export const DEFAULT_MESSAGE_LINGER_MS = 20;
 
 export interface PublisherMetrics {
   published(n: number): void;
@@ -59,9 +70,24 @@ export function createQueryPublisher(config: QueryPublisherConfig, deps: QueryPu
   const metrics = deps.metrics ?? noMetrics;
   const warnings = createRateLimitedLog(deps.log);
   const highWater = Math.max(1, Math.floor(config.maxQueuedRecords * 0.75));
+  const maxPerMessage = Math.max(1, config.maxRecordsPerMessage ?? DEFAULT_MAX_RECORDS_PER_MESSAGE);
+  const lingerMs = Math.max(0, config.messageLingerMs ?? DEFAULT_MESSAGE_LINGER_MS);
+  /** One batch being filled per client shard, and each shard's record key. */
+  const shards: DnsQueryBatchBuilder[] = [];
+  const shardKeys: Buffer[] = [];
+  for (let i = 0; i < DNS_CLIENT_SHARDS; i++) {
+    shards.push(new DnsQueryBatchBuilder());
+    shardKeys.push(Buffer.from(dnsClientShardKey(i)));
+  }
+  /** Shards that got a query since they were last sealed (may repeat; sealing skips empty ones). */
+  let filling: number[] = [];
+  /** Sealed messages waiting for the next send, and how many records each carries. */
   let buffer: OutgoingMessage[] = [];
+  let bufferRecords: number[] = [];
   let outstanding = 0;
   let scheduled: NodeJS.Immediate | undefined;
+  let lingerTimer: NodeJS.Timeout | undefined;
+  let lingerTurn: NodeJS.Immediate | undefined;
   const inFlight = new Set<Promise<void>>();
   const waiting: Array<() => void> = [];
   const counts: PublisherCounts = { accepted: 0, published: 0, failed: 0, dropped: 0 };
@@ -74,32 +100,63 @@ export function createQueryPublisher(config: QueryPublisherConfig, deps: QueryPu
     }
   };
 
+  const send = (messages: OutgoingMessage[], n: number) => {
+    const sent = deps.producer.send(topic, messages).then(
+      () => {
+        counts.published += n;
+        metrics.published(n);
+        settled(n);
+      },
+      (error: unknown) => {
+        counts.failed += n;
+        metrics.failed(n);
+        settled(n);
+        warnings.warn(
+          'publish-failed',
+          { topic, records: n, err: errorMessage(error) },
+          'DNS query records not published: Kafka did not acknowledge them',
+        );
+      },
+    );
+    inFlight.add(sent);
+    void sent.finally(() => inFlight.delete(sent));
+  };
+
+  const seal = (shard: number) => {
+    const builder = shards[shard]!;
+    if (builder.count === 0) return;
+    bufferRecords.push(builder.count);
+    buffer.push({ key: shardKeys[shard]!, value: builder.take() });
+  };
+
+  /** Hands the sealed messages to the producer in calls of at most maxSendRecords records (at least one message). */
   const sendBuffered = () => {
     scheduled = undefined;
-    while (buffer.length > 0) {
-      const chunk = buffer.length <= config.maxSendRecords ? buffer : buffer.slice(0, config.maxSendRecords);
-      buffer = buffer.length <= config.maxSendRecords ? [] : buffer.slice(config.maxSendRecords);
-      const n = chunk.length;
-      const sent = deps.producer.send(topic, chunk).then(
-        () => {
-          counts.published += n;
-          metrics.published(n);
-          settled(n);
-        },
-        (error: unknown) => {
-          counts.failed += n;
-          metrics.failed(n);
-          settled(n);
-          warnings.warn(
-            'publish-failed',
-            { topic, records: n, err: errorMessage(error) },
-            'DNS query records not published: Kafka did not acknowledge them',
-          );
-        },
-      );
-      inFlight.add(sent);
-      void sent.finally(() => inFlight.delete(sent));
+    let first = 0;
+    while (first < buffer.length) {
+      let last = first;
+      let n = bufferRecords[first]!;
+      while (last + 1 < buffer.length && n + bufferRecords[last + 1]! <= config.maxSendRecords) {
+        last++;
+        n += bufferRecords[last]!;
+      }
+      send(first === 0 && last === buffer.length - 1 ? buffer : buffer.slice(first, last + 1), n);
+      first = last + 1;
     }
+    buffer = [];
+    bufferRecords = [];
+  };
+
+  /** Seals every shard's batch and sends. */
+  const sealAll = () => {
+    if (lingerTimer !== undefined) clearTimeout(lingerTimer);
+    if (lingerTurn !== undefined) clearImmediate(lingerTurn);
+    lingerTimer = undefined;
+    lingerTurn = undefined;
+    for (const shard of filling) seal(shard);
+    filling = [];
+    if (scheduled !== undefined) clearImmediate(scheduled);
+    sendBuffered();
   };
 
   return {
@@ -114,10 +171,18 @@ export function createQueryPublisher(config: QueryPublisherConfig, deps: QueryPu
         );
         return false;
       }
-      buffer.push({ key: topics.dnsQueries.key.of(record), value: encodeDnsQuery(record) });
+      const shard = dnsClientShard(record.clientAddress);
+      const builder = shards[shard]!;
+      if (builder.count === 0) filling.push(shard);
+      builder.append(record);
       outstanding++;
       counts.accepted++;
-      if (scheduled === undefined) scheduled = setImmediate(sendBuffered);
+      if (builder.count >= maxPerMessage) {
+        seal(shard);
+        if (scheduled === undefined) scheduled = setImmediate(sendBuffered);
+      }
+      if (lingerMs === 0) lingerTurn ??= setImmediate(sealAll);
+      else lingerTimer ??= setTimeout(sealAll, lingerMs);
       return true;
     },
     hasRoom: () => outstanding < highWater,
@@ -128,8 +193,7 @@ export function createQueryPublisher(config: QueryPublisherConfig, deps: QueryPu
     queued: () => outstanding,
     counts: () => ({ ...counts }),
     async flush() {
-      if (scheduled !== undefined) clearImmediate(scheduled);
-      sendBuffered();
+      sealAll();
       while (inFlight.size > 0) await Promise.all([...inFlight]);
       metrics.queued(outstanding);
       warnings.flush();

@@ -21,7 +21,7 @@ import {
 } from '@kansoku/kit';
 import { Type } from '@sinclair/typebox';
 import { queryTimeMs, RCODE_NXDOMAIN } from '../processor/aggregate.ts';
-import { decodeDnsQueryFast } from '../processor/dns-query-decoder.ts';
+import { decodeDnsQueryBatch } from '../processor/dns-query-decoder.ts';
 import { DNS_QUERIES_TOPIC } from '../processor/processor.ts';
 import { registeredDomain, subdomainPart } from '../processor/zone.ts';
 import {
@@ -121,7 +121,7 @@ export function createDnsDetector(
 
   const queries = new Counter({
     name: 'kansoku_dns_detector_queries_total',
-    help: 'DNS queries observed by the detectors, by outcome (observed, malformed)',
+    help: 'DNS queries observed by the detectors (outcome observed), and Kafka messages that could not be read (outcome malformed)',
     labelNames: ['outcome'],
     registers: [deps.metrics],
   });
@@ -141,20 +141,24 @@ export function createDnsDetector(
       await deps.consumer.start({
         onBatch: async (batch) => {
           let malformed = 0;
+          let observed = 0;
           for (const message of batch.messages) {
-            let q: DnsQuery;
+            let batchQueries: DnsQuery[];
             try {
-              q = decodeDnsQueryFast(message.value);
+              batchQueries = decodeDnsQueryBatch(message.value);
             } catch {
               malformed++;
               continue;
             }
-            detectors.observe(q);
-            const timeMs = queryTimeMs(q);
-            if (timeMs > lastQueryMs) lastQueryMs = timeMs;
+            for (const q of batchQueries) {
+              detectors.observe(q);
+              const timeMs = queryTimeMs(q);
+              if (timeMs > lastQueryMs) lastQueryMs = timeMs;
+            }
+            observed += batchQueries.length;
           }
           lastQueryWallMs = Date.now();
-          queries.inc({ outcome: 'observed' }, batch.messages.length - malformed);
+          queries.inc({ outcome: 'observed' }, observed);
           if (malformed > 0) queries.inc({ outcome: 'malformed' }, malformed);
           const last = batch.messages.at(-1);
           if (last) await deps.consumer.commit(batch.topic, batch.partition, last.offset + 1n);

@@ -29,7 +29,7 @@ import {
   rollupOutputs,
   type ZoneCell,
 } from './aggregate.ts';
-import { DnsQueryDecodeError } from './dns-query-decoder.ts';
+import { DnsQueryDecodeError, forEachBatchQuery } from './dns-query-decoder.ts';
 import { registeredDomain } from './zone.ts';
 
 /**
@@ -346,11 +346,14 @@ export class DnsQueryBatchAggregator {
     return n;
   }
 
-  /** Reads one DnsQuery message; returns its row number. Throws DnsQueryDecodeError when malformed. */
-  add(input: Buffer): number {
+  /**
+   * Reads the DnsQuery in `input[start..stop)` (the whole buffer by default); returns its row number. Throws
+   * DnsQueryDecodeError when malformed, keeping nothing.
+   */
+  add(input: Buffer, start = 0, stop: number = input.length): number {
     buf = input;
-    pos = 0;
-    end = input.length;
+    pos = start;
+    end = stop;
     let tqL = 0;
     let tqH = 0;
     let trL = 0;
@@ -502,6 +505,24 @@ export class DnsQueryBatchAggregator {
     this.sourceOf[r] = source;
     this.flags[r] = flags;
     return r;
+  }
+
+  /**
+   * Reads the queries of a DnsQueryBatch message and appends their row numbers to `into`. A malformed message
+   * (or query in it) throws and leaves nothing behind: neither rows nor numbers.
+   */
+  addBatch(input: Buffer, into: number[]): void {
+    const rowsBefore = this.count;
+    const intoBefore = into.length;
+    try {
+      forEachBatchQuery(input, (start, stop) => {
+        into.push(this.add(input, start, stop));
+      });
+    } catch (error) {
+      this.count = rowsBefore;
+      into.length = intoBefore;
+      throw error;
+    }
   }
 
   /** The name number of row r's qname (interned with its zone). */

@@ -207,3 +207,47 @@ export function decodeDnsQueryFast(input: Buffer): DnsQuery {
   }
   return q;
 }
+
+/**
+ * The queries of a DnsQueryBatch (kansoku.dns.queries.v2), each read as `decodeDnsQueryFast` reads it. Fields
+ * other than 1 (queries) are skipped by wire type; malformed input throws.
+ */
+export function decodeDnsQueryBatch(input: Buffer): DnsQuery[] {
+  const queries: DnsQuery[] = [];
+  forEachBatchQuery(input, (start, end) => {
+    queries.push(decodeDnsQueryFast(input.subarray(start, end)));
+  });
+  return queries;
+}
+
+/** Calls `each(start, end)` for the bytes of every query in a DnsQueryBatch, in order; throws when malformed. */
+export function forEachBatchQuery(input: Buffer, each: (start: number, end: number) => void): void {
+  const length = input.length;
+  let p = 0;
+  const readVarint = (): number => {
+    let result = 0;
+    let factor = 1;
+    for (let i = 0; i < 10; i++) {
+      if (p >= length) throw new DnsQueryDecodeError('varint runs past the end');
+      const b = input[p++] as number;
+      result += (b & 0x7f) * factor;
+      if (b < 0x80) return result;
+      factor *= 128;
+    }
+    throw new DnsQueryDecodeError('varint longer than 10 bytes');
+  };
+  while (p < length) {
+    const tag = readVarint();
+    const wire = tag & 7;
+    if (wire === 2) {
+      const n = readVarint();
+      if (n > length - p) throw new DnsQueryDecodeError('length-delimited field runs past the end');
+      if (Math.floor(tag / 8) === 1) each(p, p + n);
+      p += n;
+    } else if (wire === 0) readVarint();
+    else if (wire === 1) p += 8;
+    else if (wire === 5) p += 4;
+    else throw new DnsQueryDecodeError(`unsupported wire type ${wire} in a batch`);
+    if (p > length) throw new DnsQueryDecodeError('fixed-size field runs past the end');
+  }
+}

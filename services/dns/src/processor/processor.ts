@@ -1,8 +1,9 @@
 /**
- * The DNS processor: consumes DnsQuery messages (`kansoku.dns.queries.v1`) and writes the raw queries and the
+ * The DNS processor: consumes DnsQueryBatch messages (`kansoku.dns.queries.v2`) and writes the raw queries and the
  * query, client and zone rollups per minute and per hour, exactly once (kit's warehouse sink and ingest
  * ledger). See tables.ts for the tables, aggregate.ts for the rows and batch-aggregator.ts for the hot path.
  */
+import { topics } from '@kansoku/contracts';
 import type { DnsQuery } from '@kansoku/contracts/gen/kansoku/dns/v1/dns_pb';
 import {
   type Component,
@@ -15,9 +16,9 @@ import {
 } from '@kansoku/kit';
 import { Type } from '@sinclair/typebox';
 import { DnsQueryBatchAggregator } from './batch-aggregator.ts';
-import { decodeDnsQueryFast } from './dns-query-decoder.ts';
+import { decodeDnsQueryBatch } from './dns-query-decoder.ts';
 
-export const DNS_QUERIES_TOPIC = 'kansoku.dns.queries.v1';
+export const DNS_QUERIES_TOPIC: string = topics.dnsQueries.name;
 export const DNS_PROCESSOR_GROUP = 'kansoku-dns-processor';
 
 export const dnsProcessorSchema = Type.Object({
@@ -52,16 +53,17 @@ export interface DnsProcessorConfig {
   rawSampleOneIn: number;
 }
 
-export function decodeDnsQuery(message: Pick<IncomingMessage, 'value'>): DnsQuery {
-  return decodeDnsQueryFast(message.value);
+/** The queries of one message of the topic (a DnsQueryBatch). */
+export function decodeDnsQueries(message: Pick<IncomingMessage, 'value'>): DnsQuery[] {
+  return decodeDnsQueryBatch(message.value);
 }
 
 export function createDnsProcessor(
   config: DnsProcessorConfig,
   deps: { consumer: KafkaConsumer; warehouse: Warehouse; log: Logger; metrics: Registry },
 ): Component {
-  // Messages are read into the aggregator's columns (decode gives a row number) and turned into rows per
-  // table in one pass: no DnsQuery object per message. The sink decodes a batch and aggregates it with no
+  // The queries of each message (a DnsQueryBatch) are read into the aggregator's columns (decodeInto gives
+  // their row numbers) and turned into rows per table in one pass: no DnsQuery object per query. The sink decodes a batch and aggregates it with no
   // await in between, which is what the aggregator needs (one batch at a time).
   const batch = new DnsQueryBatchAggregator({ rawSampleOneIn: config.rawSampleOneIn });
   const sink = createWarehouseSink<number>(
@@ -70,7 +72,7 @@ export function createDnsProcessor(
       groupId: config.groupId,
       maxBatchMessages: config.maxBatchMessages,
       maxBatchDelayMs: config.maxBatchDelayMs,
-      decode: (message) => batch.add(message.value),
+      decodeInto: (message, into) => batch.addBatch(message.value, into),
       aggregate: (rows) => batch.aggregate(rows),
     },
     deps,

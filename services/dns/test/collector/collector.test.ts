@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { dnsClientShard, dnsClientShardKey } from '@kansoku/contracts';
 import { formatIpAddress } from '@kansoku/contracts/ip-address';
 import { createMetricsRegistry, silentLogger } from '@kansoku/kit';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -79,7 +80,9 @@ describe('dns collector over TCP', () => {
       const record = byId.get(i)!;
       expect(record).toMatchObject(expectedRecord(e));
       expect(formatIpAddress(record.clientAddress)).toBe(formatIpAddress(e.client));
-      expect(producer.keys[producer.records.indexOf(record)]).toBe(formatIpAddress(e.client));
+      expect(producer.keys[producer.records.indexOf(record)]).toBe(
+        dnsClientShardKey(dnsClientShard(e.client)),
+      );
     }
     expect(collector.assembler.stats().pairing).toMatchObject({
       paired: 500,

@@ -1,8 +1,13 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { DnsQuerySchema } from '@kansoku/contracts/gen/kansoku/dns/v1/dns_pb';
+import { DnsQueryBatchSchema } from '@kansoku/contracts/gen/kansoku/dns/v2/dns_pb';
 import { seededRandom } from '@kansoku/kit/testing/fuzz';
 import { describe, expect, it } from 'vitest';
-import { encodeDnsQuery } from '../../src/collector/dns-query-codec.ts';
+import {
+  DnsQueryBatchBuilder,
+  encodeDnsQuery,
+  encodeDnsQueryBatch,
+} from '../../src/collector/dns-query-codec.ts';
 
 describe('encodeDnsQuery', () => {
   it('writes exactly the bytes of toBinary, defaults and large values included', () => {
@@ -53,5 +58,34 @@ describe('encodeDnsQuery', () => {
   it('falls back to toBinary for records it does not size', () => {
     const q = create(DnsQuerySchema, { qname: `${'x'.repeat(5000)}.`, resolverIdentity: 'r' });
     expect(encodeDnsQuery(q)).toEqual(toBinary(DnsQuerySchema, q));
+  });
+});
+
+describe('DnsQueryBatch encoder', () => {
+  it('writes the bytes of toBinary for batches of 0 to 300 queries, one builder reused', () => {
+    const random = seededRandom(7);
+    const int = (below: number) => Math.floor(random() * below);
+    const builder = new DnsQueryBatchBuilder();
+    for (let n = 0; n <= 300; n += 1 + int(40)) {
+      const queries = Array.from({ length: n }, (_, i) =>
+        create(DnsQuerySchema, {
+          timeQueryNs: BigInt(int(2 ** 31)) * 1_000_000_000n,
+          clientAddress: Uint8Array.from({ length: 16 }, () => int(256)),
+          messageId: i,
+          // Now and then a query the generic encoder writes (over 127 bytes: a two-byte length too).
+          qname: random() < 0.05 ? `${'y'.repeat(3000)}.` : `h${int(1e6)}.example.jp.`,
+          qtype: 28,
+          resolverIdentity: 'r',
+        }),
+      );
+      for (const q of queries) builder.append(q);
+      expect(builder.count).toBe(n);
+      const expected = Buffer.from(
+        toBinary(DnsQueryBatchSchema, create(DnsQueryBatchSchema, { queries })),
+      ).toString('hex');
+      expect(builder.take().toString('hex')).toBe(expected);
+      expect(builder.count).toBe(0);
+      expect(encodeDnsQueryBatch({ queries }).toString('hex')).toBe(expected);
+    }
   });
 });

@@ -4,7 +4,8 @@
  */
 
 import { fromBinary } from '@bufbuild/protobuf';
-import { type DnsQuery, DnsQuerySchema } from '@kansoku/contracts/gen/kansoku/dns/v1/dns_pb';
+import type { DnsQuery } from '@kansoku/contracts/gen/kansoku/dns/v1/dns_pb';
+import { DnsQueryBatchSchema } from '@kansoku/contracts/gen/kansoku/dns/v2/dns_pb';
 import type { KafkaProducer, OutgoingMessage } from '@kansoku/kit';
 import { Value } from '@sinclair/typebox/value';
 import { type DnsCollectorConfig, dnsCollectorSchema } from '../../src/collector/config.ts';
@@ -101,17 +102,30 @@ export function expectedRecord(e: Exchange, identity = 'resolver-1'): Partial<Dn
   };
 }
 
-/** A producer that keeps every message (decoded) instead of sending it. */
-export function memoryProducer(): Pick<KafkaProducer, 'send'> & { records: DnsQuery[]; keys: string[] } {
+/**
+ * A producer that keeps every message's queries (decoded with the generic decoder) instead of sending them;
+ * `keys` has the key of each query's message, `messages` counts messages.
+ */
+export function memoryProducer(): Pick<KafkaProducer, 'send'> & {
+  records: DnsQuery[];
+  keys: string[];
+  messages: () => number;
+} {
   const records: DnsQuery[] = [];
   const keys: string[] = [];
+  let messages = 0;
   return {
     records,
     keys,
-    async send(_topic: string, messages: OutgoingMessage[]) {
-      for (const m of messages) {
-        records.push(fromBinary(DnsQuerySchema, m.value));
-        keys.push(String(m.key));
+    messages: () => messages,
+    async send(_topic: string, sent: OutgoingMessage[]) {
+      for (const m of sent) {
+        messages++;
+        // A plain copy: fromBinary of a Buffer gives Buffer views for bytes fields.
+        for (const q of fromBinary(DnsQueryBatchSchema, new Uint8Array(m.value)).queries) {
+          records.push(q);
+          keys.push(String(m.key));
+        }
       }
     },
   };

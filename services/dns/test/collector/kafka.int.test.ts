@@ -4,7 +4,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import { decode, topics } from '@kansoku/contracts';
+import { decode, dnsClientShard, dnsClientShardKey, keyOf, topics } from '@kansoku/contracts';
 import type { DnsQuery } from '@kansoku/contracts/gen/kansoku/dns/v1/dns_pb';
 import { formatIpAddress } from '@kansoku/contracts/ip-address';
 import {
@@ -31,7 +31,7 @@ function kafkaConnection(): KafkaConnectionConfig {
 }
 
 describe('dnstap → collector → Kafka', () => {
-  it('publishes every exchange as one DnsQuery keyed by client, equal to what was sent', async () => {
+  it('publishes every exchange as one DnsQuery in DnsQueryBatch messages keyed by client shard, equal to what was sent', async () => {
     const connection = kafkaConnection();
     const admin = createKafkaAdmin(connection);
     const topic = `test-${randomUUID()}`;
@@ -98,7 +98,10 @@ describe('dnstap → collector → Kafka', () => {
           messages.push(...batch.messages);
         },
       });
-      await until('2000 messages read back', () => messages.length >= 2000, 60_000);
+      // Messages are batches of one client shard: count the queries they carry.
+      const queriesIn = () =>
+        messages.reduce((n, m) => n + decode(topics.dnsQueries, m.value).queries.length, 0);
+      await until('2000 queries read back', () => queriesIn() >= 2000, 60_000);
     } finally {
       await consumer.stop();
       await collector.stop();
@@ -106,18 +109,23 @@ describe('dnstap → collector → Kafka', () => {
       await admin.deleteTopics([topic]).catch(() => undefined);
       await admin.close();
     }
-    expect(messages).toHaveLength(2000);
+    // Fewer messages than queries: the point of batching.
+    expect(messages.length).toBeLessThan(2000);
     const byId = new Map<number, { record: DnsQuery; key: string }>();
     for (const m of messages) {
-      const record = decode(topics.dnsQueries, m.value);
-      byId.set(record.messageId, { record, key: m.key?.toString() ?? '' });
+      const batch = decode(topics.dnsQueries, m.value);
+      expect(batch.queries.length).toBeGreaterThan(0);
+      for (const record of batch.queries)
+        byId.set(record.messageId, { record, key: m.key?.toString() ?? '' });
+      expect(keyOf(topics.dnsQueries, batch)).toBe(m.key?.toString());
     }
     expect(byId.size).toBe(2000);
     for (const [i, e] of exchanges.entries()) {
       const { record, key } = byId.get(i)!;
       expect(record).toMatchObject(expectedRecord(e));
       expect(formatIpAddress(record.clientAddress)).toBe(formatIpAddress(e.client));
-      expect(key).toBe(formatIpAddress(e.client));
+      // Every query of a client goes under its client shard's key (one partition, in order).
+      expect(key).toBe(dnsClientShardKey(dnsClientShard(e.client)));
       expect(record.timeReceivedNs).toBeGreaterThan(0n);
     }
     expect(collector.publisher.counts()).toMatchObject({ published: 2000, dropped: 0, failed: 0 });

@@ -3,6 +3,8 @@
  * dnstap sockets while Kafka is behind so that nothing is dropped.
  */
 
+import { dnsClientShard, dnsClientShardKey } from '@kansoku/contracts';
+import type { DnsQuery } from '@kansoku/contracts/gen/kansoku/dns/v1/dns_pb';
 import type { OutgoingMessage } from '@kansoku/kit';
 import { createMetricsRegistry, silentLogger } from '@kansoku/kit';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +12,7 @@ import { createDnsCollector } from '../../src/collector/collector.ts';
 import { createQueryPublisher } from '../../src/collector/publisher.ts';
 import { openFrameStreamSender } from '../../src/decoders/fstrm-sender.ts';
 import { newDnsQuery } from '../../src/decoders/query-record.ts';
-import { exchangeFrames, testConfig, until } from './helpers.ts';
+import { exchangeFrames, memoryProducer, testConfig, until } from './helpers.ts';
 
 /** A producer whose sends wait until `release()`; counts what it was given. */
 function gatedProducer() {
@@ -36,7 +38,8 @@ describe('query publisher', () => {
     const producer = gatedProducer();
     const dropped: number[] = [];
     const publisher = createQueryPublisher(
-      { topic: 't', maxQueuedRecords: 8, maxSendRecords: 3 },
+      // One query per message here: the bound and the send size are about records.
+      { topic: 't', maxQueuedRecords: 8, maxSendRecords: 3, maxRecordsPerMessage: 1, messageLingerMs: 0 },
       {
         producer,
         log: silentLogger(),
@@ -61,6 +64,69 @@ describe('query publisher', () => {
     expect(roomAgain).toBe(true);
     expect(publisher.counts()).toEqual({ accepted: 8, published: 8, failed: 0, dropped: 2 });
     expect(producer.sent()).toBe(8);
+  });
+});
+
+describe('query batches', () => {
+  it('puts the queries of a client shard in one message, in order, under the shard key', async () => {
+    const producer = memoryProducer();
+    const publisher = createQueryPublisher(
+      {
+        topic: 't',
+        maxQueuedRecords: 10_000,
+        maxSendRecords: 1000,
+        maxRecordsPerMessage: 50,
+        messageLingerMs: 5,
+      },
+      { producer, log: silentLogger() },
+    );
+    const clients = Array.from({ length: 40 }, (_, i) => Uint8Array.from([198, 51, 100, i]));
+    const published: DnsQuery[] = [];
+    for (let i = 0; i < 400; i++) {
+      const record = newDnsQuery();
+      record.clientAddress = clients[i % clients.length]!;
+      record.messageId = i;
+      record.qname = `q${i}.example.jp.`;
+      publisher.publish(record);
+      published.push(record);
+    }
+    await publisher.flush();
+    expect(publisher.counts()).toEqual({ accepted: 400, published: 400, failed: 0, dropped: 0 });
+    // Each message is one shard's queries, at most 50; together they are every query once.
+    expect(producer.messages()).toBeLessThan(400);
+    expect(producer.records.map((r) => r.messageId).sort((a, b) => a - b)).toEqual(
+      published.map((r) => r.messageId),
+    );
+    for (const [i, record] of producer.records.entries()) {
+      expect(producer.keys[i]).toBe(dnsClientShardKey(dnsClientShard(record.clientAddress)));
+    }
+    // Per client, the order of publishing is kept.
+    for (const client of clients) {
+      const ids = producer.records.filter((r) => r.clientAddress[3] === client[3]).map((r) => r.messageId);
+      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+      expect(ids).toHaveLength(10);
+    }
+  });
+
+  it('sends a partial batch after the linger time without a flush', async () => {
+    const producer = memoryProducer();
+    const publisher = createQueryPublisher(
+      {
+        topic: 't',
+        maxQueuedRecords: 100,
+        maxSendRecords: 100,
+        maxRecordsPerMessage: 50,
+        messageLingerMs: 10,
+      },
+      { producer, log: silentLogger() },
+    );
+    const record = newDnsQuery();
+    record.clientAddress = Uint8Array.from([192, 0, 2, 1]);
+    publisher.publish(record);
+    publisher.publish(record);
+    expect(producer.messages()).toBe(0);
+    await until('the lingering batch is sent', () => producer.messages() === 1, 2000);
+    expect(producer.records).toHaveLength(2);
   });
 });
 

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { DnsQuerySchema, IpVersion } from '@kansoku/contracts/gen/kansoku/dns/v1/dns_pb';
+import { DnsQueryBatchSchema } from '@kansoku/contracts/gen/kansoku/dns/v2/dns_pb';
 import { parseIpAddress } from '@kansoku/contracts/ip-address';
 import {
   createMetricsRegistry,
@@ -96,7 +97,9 @@ describe('dns detector service', () => {
           rcode: flood ? 3 : 0,
           resolverIdentity: 'r1',
         });
-        messages.push({ value: Buffer.from(toBinary(DnsQuerySchema, q)) });
+        messages.push({
+          value: Buffer.from(toBinary(DnsQueryBatchSchema, create(DnsQueryBatchSchema, { queries: [q] }))),
+        });
       }
     }
     await producer.send(topic, messages);

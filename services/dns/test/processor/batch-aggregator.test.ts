@@ -1,11 +1,12 @@
-import { create, toBinary } from '@bufbuild/protobuf';
+import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { type DnsQuery, DnsQuerySchema } from '@kansoku/contracts/gen/kansoku/dns/v1/dns_pb';
+import { DnsQueryBatchSchema } from '@kansoku/contracts/gen/kansoku/dns/v2/dns_pb';
 import { seededRandom } from '@kansoku/kit';
 import { describe, expect, it } from 'vitest';
-import { encodeDnsQuery } from '../../src/collector/dns-query-codec.ts';
+import { encodeDnsQuery, encodeDnsQueryBatch } from '../../src/collector/dns-query-codec.ts';
 import { aggregateDnsQueries } from '../../src/processor/aggregate.ts';
 import { ByteKeyTable, DnsQueryBatchAggregator } from '../../src/processor/batch-aggregator.ts';
-import { decodeDnsQueryFast } from '../../src/processor/dns-query-decoder.ts';
+import { decodeDnsQueryBatch, decodeDnsQueryFast } from '../../src/processor/dns-query-decoder.ts';
 
 /** 2023-11-14 22:14:00 UTC. */
 const T0_NS = 1_700_000_040n * 1_000_000_000n;
@@ -79,7 +80,9 @@ function randomQueries(seed: number, n: number): DnsQuery[] {
 }
 
 describe('DnsQuery batch aggregator (the processor fast path)', () => {
-  it('gives the rows aggregateDnsQueries gives, batch after batch, for every raw sampling', () => {
+  it('gives the rows aggregateDnsQueries gives, batch after batch, for every raw sampling', {
+    timeout: 60_000,
+  }, () => {
     for (const rawSampleOneIn of [1, 0, 7]) {
       const fast = new DnsQueryBatchAggregator({ rawSampleOneIn });
       for (let b = 0; b < 4; b++) {
@@ -118,7 +121,28 @@ describe('DnsQuery batch aggregator (the processor fast path)', () => {
     );
   });
 
-  it('counts every query of a large batch exactly once', () => {
+  it('reads DnsQueryBatch messages; a malformed one leaves nothing behind', { timeout: 60_000 }, () => {
+    const records = randomQueries(21, 2000);
+    const fast = new DnsQueryBatchAggregator({ rawSampleOneIn: 1 });
+    const rows: number[] = [];
+    for (let i = 0; i < records.length; i += 37) {
+      fast.addBatch(encodeDnsQueryBatch({ queries: records.slice(i, i + 37) }), rows);
+      // A batch cut short in its last query: its first queries read fine, and still nothing may stay.
+      const broken = encodeDnsQueryBatch({ queries: records.slice(0, 5) });
+      expect(() => fast.addBatch(broken.subarray(0, broken.length - 3), rows)).toThrow(/past the end/);
+    }
+    expect(rows).toHaveLength(records.length);
+    expect(comparable(fast.aggregate(rows))).toEqual(
+      comparable(aggregateDnsQueries(records, { rawSampleOneIn: 1 })),
+    );
+    // The generic decoder reads the same batches.
+    const batch = encodeDnsQueryBatch({ queries: records.slice(0, 50) });
+    expect(decodeDnsQueryBatch(batch)).toEqual(
+      fromBinary(DnsQueryBatchSchema, new Uint8Array(batch)).queries,
+    );
+  });
+
+  it('counts every query of a large batch exactly once', { timeout: 60_000 }, () => {
     const records = randomQueries(12, 60_000);
     const fast = new DnsQueryBatchAggregator({ rawSampleOneIn: 1 });
     const out = fast.aggregate(records.map((q) => fast.add(Buffer.from(encodeDnsQuery(q)))));

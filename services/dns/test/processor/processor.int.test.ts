@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { create, toBinary } from '@bufbuild/protobuf';
 import { DnsQuerySchema, DnsTransport, IpVersion } from '@kansoku/contracts/gen/kansoku/dns/v1/dns_pb';
+import { DnsQueryBatchSchema } from '@kansoku/contracts/gen/kansoku/dns/v2/dns_pb';
 import { parseIpAddress } from '@kansoku/contracts/ip-address';
 import { createMetricsRegistry, ingestLedgerMigration, migrate, silentLogger } from '@kansoku/kit';
 import { createKafkaAdmin, createKafkaConsumer, createKafkaProducer } from '@kansoku/kit/kafka/index';
@@ -79,7 +80,11 @@ describe('dns processor', () => {
         responseTimeUs: 500n,
         resolverIdentity: 'test-resolver',
       });
-      return { key: Buffer.from(parseIpAddress(client)), value: toBinary(DnsQuerySchema, q) };
+      // One query per message here (batches of one): the processor reads any batch size.
+      return {
+        key: Buffer.from(parseIpAddress(client)),
+        value: toBinary(DnsQueryBatchSchema, create(DnsQueryBatchSchema, { queries: [q] })),
+      };
     });
     await producer.send(topic, messages);
     await producer.stop();

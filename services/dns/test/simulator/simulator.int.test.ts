@@ -10,7 +10,7 @@ import { type DnsQuery, IpVersion } from '@kansoku/contracts/gen/kansoku/dns/v1/
 import { createMetricsRegistry, silentLogger } from '@kansoku/kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createDnsCollector } from '../../src/collector/collector.ts';
-import { decodeDnsQueryFast } from '../../src/processor/dns-query-decoder.ts';
+import { decodeDnsQueryBatch } from '../../src/processor/dns-query-decoder.ts';
 import { createDnsSimulator, type DnsSimulatorConfig } from '../../src/simulator/simulator.ts';
 
 const log = silentLogger();
@@ -44,7 +44,7 @@ async function collect(config: Partial<DnsSimulatorConfig>) {
   const records: DnsQuery[] = [];
   const producer = {
     send: async (_topic: string, messages: { value: Buffer | Uint8Array }[]) => {
-      for (const m of messages) records.push(decodeDnsQueryFast(Buffer.from(m.value)));
+      for (const m of messages) records.push(...decodeDnsQueryBatch(Buffer.from(m.value)));
     },
   };
   const socketPath = join(dir, `c-${Math.random().toString(36).slice(2)}.sock`);
