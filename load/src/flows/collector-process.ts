@@ -41,7 +41,13 @@ const childPath = path.join(path.dirname(fileURLToPath(import.meta.url)), 'colle
 
 export async function startCollectorProcess(options: CollectorStartOptions): Promise<CollectorProcess> {
   // The child inherits this process's loader flags (tsx), so it runs the .ts file as this process does.
-  const child = fork(childPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  // KANSOKU_BENCH_CPU_PROF_DIR: the collector writes a V8 CPU profile there when it stops.
+  const profileDir = process.env.KANSOKU_BENCH_CPU_PROF_DIR;
+  const execArgv = [
+    ...process.execArgv,
+    ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
+  ];
+  const child = fork(childPath, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
   const waiting = new Map<number, (response: CollectorResponse) => void>();
   let nextId = 1;
   let exited: Error | undefined;

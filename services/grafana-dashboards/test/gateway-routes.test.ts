@@ -20,7 +20,7 @@ import {
 import { parseIpAddress } from '@kansoku/contracts/ip-address';
 import { aggregateFlowRecords } from '@kansoku/flows';
 import { gatewayApp, gatewaySection } from '@kansoku/gateway';
-import { migrate, silentLogger } from '@kansoku/kit';
+import { insertSinkOutput, migrate, silentLogger } from '@kansoku/kit';
 import { openTestWarehouse, type TestWarehouse } from '@kansoku/kit/testing/warehouse';
 import { platformModules } from '@kansoku/platform/modules';
 import { Value } from '@sinclair/typebox/value';
@@ -221,8 +221,7 @@ describe('every Infinity URL of the generated dashboards, through the real gatew
     const records = syntheticFlows(now);
     for (const out of aggregateFlowRecords(records)) {
       const dedupToken = `dashboards-test:${out.table}`;
-      if ('rows' in out) await tw.warehouse.insert(out.table, out.rows, { dedupToken });
-      else await tw.warehouse.insertTabSeparated(out.table, out.tabSeparated, { dedupToken });
+      await insertSinkOutput(tw.warehouse, out, { dedupToken });
     }
     const firedAt = now - 7 * MINUTE;
     const alert = {

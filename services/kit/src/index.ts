@@ -15,5 +15,6 @@ export * from './random.ts';
 export type * from './service.ts';
 export * from './warehouse/ingest-ledger.ts';
 export * from './warehouse/migrations.ts';
+export * from './warehouse/row-binary.ts';
 export * from './warehouse/tab-separated.ts';
 export * from './warehouse/warehouse.ts';

@@ -12,7 +12,7 @@ import type { IncomingBatch, IncomingMessage, KafkaConsumer } from '../kafka/typ
 import type { Component } from '../lifecycle.ts';
 import { sharedCounter, sharedHistogram } from '../metrics.ts';
 import { type LedgerIntent, latestIntent, ledgerToken, writeIntent } from '../warehouse/ingest-ledger.ts';
-import type { TabSeparatedRows, Warehouse } from '../warehouse/warehouse.ts';
+import type { InsertOptions, RowBinaryRows, TabSeparatedRows, Warehouse } from '../warehouse/warehouse.ts';
 
 export interface SinkRows {
   /** `{{db}}.table`; the table needs `non_replicated_deduplication_window` (or replication). */
@@ -27,6 +27,28 @@ export interface SinkTabSeparated {
   tabSeparated: TabSeparatedRows;
 }
 
+/** Rows for one table already written as RowBinary: the cheapest for the engine to read. */
+export interface SinkRowBinary {
+  /** `{{db}}.table`, as for SinkRows. */
+  table: string;
+  rowBinary: RowBinaryRows;
+}
+
+/** What a sink's aggregate returns for one table. */
+export type SinkOutput = SinkRows | SinkTabSeparated | SinkRowBinary;
+
+/** Writes one output of a sink (or of anything that fills tables the same way). */
+export function insertSinkOutput(
+  warehouse: Warehouse,
+  output: SinkOutput,
+  options: InsertOptions,
+): Promise<void> {
+  if ('tabSeparated' in output)
+    return warehouse.insertTabSeparated(output.table, output.tabSeparated, options);
+  if ('rowBinary' in output) return warehouse.insertRowBinary(output.table, output.rowBinary, options);
+  return warehouse.insert(output.table, output.rows, options);
+}
+
 export interface WarehouseSinkOptions<T> {
   name: string;
   groupId: string;
@@ -36,7 +58,7 @@ export interface WarehouseSinkOptions<T> {
   decode?(message: IncomingMessage): T;
   /** Appends the message's items to `into`; throws (nothing appended) when the message is malformed. */
   decodeInto?(message: IncomingMessage, into: T[]): void;
-  aggregate(items: T[]): (SinkRows | SinkTabSeparated)[];
+  aggregate(items: T[]): SinkOutput[];
 }
 
 export interface WarehouseSinkDeps {
@@ -183,11 +205,7 @@ export function createWarehouseSink<T>(options: WarehouseSinkOptions<T>, deps: W
     }
     for (const output of outputs) {
       const insertOptions = { dedupToken: intent.token };
-      await withRetry(output.table, () =>
-        'tabSeparated' in output
-          ? warehouse.insertTabSeparated(output.table, output.tabSeparated, insertOptions)
-          : warehouse.insert(output.table, output.rows, insertOptions),
-      );
+      await withRetry(output.table, () => insertSinkOutput(warehouse, output, insertOptions));
     }
     await consumer.commit(s.topic, s.partition, intent.last + 1n);
     messagesIn.inc({ ...labels, outcome: 'written' }, messages.length - malformed);

@@ -1,0 +1,134 @@
+/**
+ * Writes ClickHouse RowBinary rows straight into a growing byte buffer: each value in its column's binary form,
+ * little-endian, in the order of the insert's columns. For the tables that take every record: the engine parses
+ * TabSeparated text at several µs of CPU per raw flow row (every number and time from its digits), RowBinary at
+ * a fraction of that. The result goes to the engine as bytes (`Warehouse.insertRowBinary`).
+ */
+
+const TWO_POW_32 = 4_294_967_296;
+
+export class RowBinaryWriter {
+  private buffer: Buffer;
+  private at = 0;
+  private rowCount = 0;
+
+  constructor(initialBytes = 1 << 16) {
+    this.buffer = Buffer.allocUnsafe(initialBytes);
+  }
+
+  /** Rows ended so far. */
+  get rows(): number {
+    return this.rowCount;
+  }
+
+  private ensure(bytes: number): void {
+    if (this.at + bytes <= this.buffer.length) return;
+    let size = this.buffer.length * 2;
+    while (size < this.at + bytes) size *= 2;
+    const grown = Buffer.allocUnsafe(size);
+    this.buffer.copy(grown, 0, 0, this.at);
+    this.buffer = grown;
+  }
+
+  /** UInt8 (also Enum8 values). */
+  uint8(value: number): this {
+    this.ensure(1);
+    this.buffer[this.at++] = value;
+    return this;
+  }
+
+  uint16(value: number): this {
+    this.ensure(2);
+    const b = this.buffer;
+    b[this.at++] = value & 0xff;
+    b[this.at++] = (value >>> 8) & 0xff;
+    return this;
+  }
+
+  uint32(value: number): this {
+    this.ensure(4);
+    const b = this.buffer;
+    const v = value >>> 0;
+    b[this.at++] = v & 0xff;
+    b[this.at++] = (v >>> 8) & 0xff;
+    b[this.at++] = (v >>> 16) & 0xff;
+    b[this.at++] = v >>> 24;
+    return this;
+  }
+
+  /** UInt64 from a non-negative integer Number (exact below 2^53). */
+  uint64Number(value: number): this {
+    const high = Math.floor(value / TWO_POW_32);
+    return this.uint32(value - high * TWO_POW_32).uint32(high);
+  }
+
+  /** UInt64 held as a bigint (its low 64 bits, as the protobuf uint64 it came from). */
+  uint64(value: bigint): this {
+    if (value >= 0n && value <= 0xffff_ffffn) return this.uint32(Number(value)).uint32(0);
+    this.ensure(8);
+    this.buffer.writeBigUInt64LE(BigInt.asUintN(64, value), this.at);
+    this.at += 8;
+    return this;
+  }
+
+  /** DateTime64(3): Int64 milliseconds since the epoch, from an integer Number. */
+  dateTime64Ms(ms: number): this {
+    const high = Math.floor(ms / TWO_POW_32);
+    return this.uint32(ms - high * TWO_POW_32).uint32(high);
+  }
+
+  /** DateTime: UInt32 seconds since the epoch. */
+  dateTime(seconds: number): this {
+    return this.uint32(seconds);
+  }
+
+  private length(value: number): void {
+    let v = value;
+    while (v > 0x7f) {
+      this.buffer[this.at++] = (v & 0x7f) | 0x80;
+      v >>>= 7;
+    }
+    this.buffer[this.at++] = v;
+  }
+
+  /** String (also LowCardinality(String)): its UTF-8 length, then the bytes. */
+  string(value: string): this {
+    let ascii = true;
+    for (let i = 0; i < value.length; i++) {
+      if (value.charCodeAt(i) >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    const bytes = ascii ? value.length : Buffer.byteLength(value, 'utf8');
+    this.ensure(bytes + 5);
+    this.length(bytes);
+    this.at += this.buffer.write(value, this.at, ascii ? 'latin1' : 'utf8');
+    return this;
+  }
+
+  /** An IPv4 address from 4 octets as the dotted text of a String column, without making a string. */
+  ipv4Text(octets: Uint8Array): this {
+    this.ensure(16);
+    const lengthAt = this.at++;
+    const start = this.at;
+    for (let i = 0; i < 4; i++) {
+      if (i > 0) this.buffer[this.at++] = 0x2e;
+      const v = octets[i]!;
+      if (v >= 100) this.buffer[this.at++] = 0x30 + Math.floor(v / 100);
+      if (v >= 10) this.buffer[this.at++] = 0x30 + (Math.floor(v / 10) % 10);
+      this.buffer[this.at++] = 0x30 + (v % 10);
+    }
+    this.buffer[lengthAt] = this.at - start; // at most 15: one length byte
+    return this;
+  }
+
+  endRow(): void {
+    this.rowCount++;
+  }
+
+  /** The rows written, as a view of the writer's buffer (valid until the writer is used again). */
+  bytes(): Buffer {
+    return this.buffer.subarray(0, this.at);
+  }
+}
