@@ -118,6 +118,8 @@ interface StepOutcome {
   messagesPerSecond: number;
   senderBehindMs: number;
   publisherDropped: number;
+  /** Records whose Kafka send failed (the producer gave up on their request). */
+  publishFailed: number;
   /** What the collector saw in the step: frames decoded, records made, records acknowledged by Kafka. */
   collectorFrames: number;
   collectorRecords: number;
@@ -132,6 +134,7 @@ interface CollectorCounts {
   records: number;
   published: number;
   dropped: number;
+  failed: number;
   /** CPU seconds of the collector's own process; null when it shares this one. */
   cpuSeconds: number | null;
   rss: number | null;
@@ -158,7 +161,8 @@ export const benchmark: Benchmark = {
       'a probe step holds its rate when its records are all in ClickHouse this soon after the send (default 5)',
     'run-drain-seconds': 'longest wait after the sustained run for its records (default 60)',
     'raw-sample': 'raw rows kept 1 in N (the dnsProcessor.rawSampleOneIn setting; default 1 = every query)',
-    'max-batch': 'queries per warehouse insert (dnsProcessor.maxBatchMessages; default 50000)',
+    'max-batch':
+      'Kafka messages (query batches) per warehouse insert at most (dnsProcessor.maxBatchMessages; default 2000)',
     'cpu-prof': 'profile this process during the sustained run; the top functions go into the result',
     collector:
       'process (default: the collector in a child process of its own) or in-process (collector and processor share this process)',
@@ -175,7 +179,7 @@ export const benchmark: Benchmark = {
     const heldDrainSeconds = intFlag(args, 'held-drain-seconds', 5);
     const runDrainSeconds = intFlag(args, 'run-drain-seconds', 60);
     const rawSampleOneIn = intFlag(args, 'raw-sample', 1);
-    const maxBatchMessages = intFlag(args, 'max-batch', 50_000);
+    const maxBatchMessages = intFlag(args, 'max-batch', 2000);
     const profile = args['cpu-prof'] === true;
     const collectorMode = String(args.collector ?? 'process');
     if (collectorMode !== 'process' && collectorMode !== 'in-process') {
@@ -251,6 +255,7 @@ export const benchmark: Benchmark = {
             records: stats.records,
             published: counts.published,
             dropped: counts.dropped,
+            failed: counts.failed,
             cpuSeconds: null,
             rss: null,
           };
@@ -332,6 +337,7 @@ export const benchmark: Benchmark = {
         messagesPerSecond: (drained.counted * 2) / (report.seconds + drained.drainSeconds),
         senderBehindMs: report.behindMs,
         publisherDropped: after.dropped - before.dropped,
+        publishFailed: after.failed - before.failed,
         collectorFrames: after.frames - before.frames,
         collectorRecords: after.records - before.records,
         published: after.published - before.published,
@@ -346,7 +352,8 @@ export const benchmark: Benchmark = {
         `${phase} ${rate} msg/s: sent ${outcome.sentMessages} messages (${outcome.sentQueries} queries, achieved ` +
           `${Math.round(outcome.achievedSendRate)}/s), in ClickHouse ${outcome.countedQueries} queries ` +
           `(loss ${(loss * 100).toFixed(3)}%, drained ${outcome.drainSeconds.toFixed(1)} s after the send); collector ` +
-          `${outcome.collectorFrames} frames → ${outcome.collectorRecords} records, ${outcome.published} published; ` +
+          `${outcome.collectorFrames} frames → ${outcome.collectorRecords} records, ${outcome.published} published, ` +
+          `${outcome.publishFailed} failed; ` +
           `CPU µs/query: collector ${cpuPerQuery(outcome.collectorCpuSeconds, outcome.countedQueries)}, ` +
           `processor ${cpuPerQuery(outcome.processorCpuSeconds, outcome.countedQueries)}; load ${loadavg()[0]?.toFixed(2)}`,
       );

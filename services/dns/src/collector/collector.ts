@@ -69,6 +69,7 @@ export function createDnsCollector(config: DnsCollectorConfig, deps: DnsCollecto
       maxQueuedRecords: config.maxQueuedRecords,
       maxSendRecords: config.maxSendRecords,
       maxRecordsPerMessage: config.maxRecordsPerMessage,
+      maxMessageBytes: config.maxMessageBytes,
       messageLingerMs: config.messageLingerMs,
     },
     { producer: deps.producer, log, metrics: metrics.publisher(config.topic) },

@@ -88,6 +88,14 @@ export const dnsCollectorSchema = Type.Object({
       description: 'Queries per Kafka message (DnsQueryBatch of one client shard) at most',
     }),
   ),
+  maxMessageBytes: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      default: 800,
+      description:
+        'A Kafka message is closed at this many bytes: the producer sends up to 1000 messages a request, and the broker refuses a partition batch over 1 MiB',
+    }),
+  ),
   messageLingerMs: Type.Optional(
     Type.Integer({
       minimum: 0,

@@ -121,6 +121,11 @@ export class DnsQueryBatchBuilder {
   /** Queries appended since the last `take`. */
   count = 0;
 
+  /** Bytes of the batch so far. */
+  get bytes(): number {
+    return this.at;
+  }
+
   append(q: DnsQuery): void {
     let generic: Uint8Array | undefined;
     let length: number;

@@ -2,7 +2,7 @@
  * DnsQuery records → Kafka (kansoku.dns.queries.v2), with bounded memory. Records are encoded at once into the
  * DnsQueryBatch of their client shard (contracts: `dnsClientShard`), so every query of a client goes to one
  * partition, in order; a shard's batch becomes a Kafka message when it holds `maxRecordsPerMessage` queries or
- * `messageLingerMs` after its first query, whichever comes first. One message per query cost more than decoding
+ * `maxMessageBytes` bytes, or `messageLingerMs` after its first query, whichever comes first. One message per query cost more than decoding
  * the dnstap frames (the producer's and the broker's work is per message). Messages are handed to kit's producer
  * (which batches them again: linger, batch size, acks=all) in calls of at most `maxSendRecords` queries. A record
  * counts against `maxQueuedRecords` from acceptance until Kafka acknowledges its message or the send fails; past
@@ -23,11 +23,19 @@ export interface QueryPublisherConfig {
   maxSendRecords: number;
   /** Queries per Kafka message at most (default 500). */
   maxRecordsPerMessage?: number;
+  /**
+   * A message is closed once it holds this many bytes (default 800). Kit's producer sends up to its
+   * maxBatchMessages (1000) messages in one request, and the broker refuses a partition's part of a request
+   * larger than its message.max.bytes (1 MiB by default) — the whole request fails — so messages must stay
+   * near 1 KiB whatever the partitioning.
+   */
+  maxMessageBytes?: number;
   /** Longest a query waits for its message to fill, in ms (default 20; 0: until the end of the event-loop turn). */
   messageLingerMs?: number;
 }
 
 export const DEFAULT_MAX_RECORDS_PER_MESSAGE = 500;
+export const DEFAULT_MAX_MESSAGE_BYTES = 800;
 export const DEFAULT_MESSAGE_LINGER_MS = 20;
 
 export interface PublisherMetrics {
@@ -72,6 +80,7 @@ export function createQueryPublisher(config: QueryPublisherConfig, deps: QueryPu
   const highWater = Math.max(1, Math.floor(config.maxQueuedRecords * 0.75));
   const maxPerMessage = Math.max(1, config.maxRecordsPerMessage ?? DEFAULT_MAX_RECORDS_PER_MESSAGE);
   const lingerMs = Math.max(0, config.messageLingerMs ?? DEFAULT_MESSAGE_LINGER_MS);
+  const maxBytes = Math.max(1, config.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES);
   /** One batch being filled per client shard, and each shard's record key. */
   const shards: DnsQueryBatchBuilder[] = [];
   const shardKeys: Buffer[] = [];
@@ -177,7 +186,7 @@ export function createQueryPublisher(config: QueryPublisherConfig, deps: QueryPu
       builder.append(record);
       outstanding++;
       counts.accepted++;
-      if (builder.count >= maxPerMessage) {
+      if (builder.count >= maxPerMessage || builder.bytes >= maxBytes) {
         seal(shard);
         if (scheduled === undefined) scheduled = setImmediate(sendBuffered);
       }

@@ -29,9 +29,10 @@ export const dnsProcessorSchema = Type.Object({
   }),
   groupId: Type.String({ default: DNS_PROCESSOR_GROUP, minLength: 1, description: 'Kafka consumer group' }),
   maxBatchMessages: Type.Integer({
-    default: 50_000,
+    default: 2000,
     minimum: 1,
-    description: 'Queries per warehouse insert',
+    description:
+      'Kafka messages per warehouse insert at most (each a DnsQueryBatch of up to the collector’s maxRecordsPerMessage queries)',
   }),
   maxBatchDelayMs: Type.Integer({
     default: 1000,
