@@ -36,6 +36,7 @@ options:
   --dump                  print the effective configuration and exit
   --no-stack              (up) do not start the local stack; use what the configuration points at
   --demo                  (up) also send simulated, report-shaped traffic so the boards fill at once
+  --except <a,b>          (up) every service but these, e.g. a collector run apart with 'kansoku run' at high rates
 `;
 
 async function main(argv: string[]): Promise<number> {
@@ -52,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
       dump: { type: 'boolean', default: false },
       'no-stack': { type: 'boolean', default: false },
       demo: { type: 'boolean', default: false },
+      except: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -67,7 +69,13 @@ async function main(argv: string[]): Promise<number> {
   };
   switch (command) {
     case 'up':
-      return runPlatform({ ...common, mode: 'up', startStack: !values['no-stack'], demo: values.demo });
+      return runPlatform({
+        ...common,
+        mode: 'up',
+        startStack: !values['no-stack'],
+        demo: values.demo,
+        except: values.except ? values.except.split(',').map((name) => name.trim()) : [],
+      });
     case 'run':
       if (rest.length === 0) {
         process.stderr.write('kansoku run: name at least one service (pnpm kansoku services lists them)\n');

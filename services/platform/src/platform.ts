@@ -62,6 +62,8 @@ export interface PlatformOptions {
   startStack: boolean;
   /** (up) also run every domain's simulator, so a new user sees data at once. */
   demo?: boolean;
+  /** (up) every service but these (e.g. a collector run in a process of its own at high rates). */
+  except?: string[];
 }
 
 export function describeServices(): string {
@@ -70,20 +72,25 @@ export function describeServices(): string {
     .join('');
 }
 
-function chooseServices(mode: PlatformOptions['mode'], names: string[] | undefined): ServiceDefinition[] {
+function chooseServices(
+  mode: PlatformOptions['mode'],
+  names: string[] | undefined,
+  except: string[] = [],
+): ServiceDefinition[] {
   const all = platformModules().flatMap((m) => m.services);
-  if (mode === 'migrate') return [];
-  if (mode === 'up') return all;
-  return (names ?? []).map((name) => {
+  const find = (name: string, key: string) => {
     const found = all.find((s) => s.name === name);
     if (!found) {
-      throw new ConfigError(
-        'service',
-        `unknown service '${name}' (known: ${all.map((s) => s.name).join(', ')})`,
-      );
+      throw new ConfigError(key, `unknown service '${name}' (known: ${all.map((s) => s.name).join(', ')})`);
     }
     return found;
-  });
+  };
+  if (mode === 'migrate') return [];
+  if (mode === 'up') {
+    const left = new Set(except.map((name) => find(name, 'except')));
+    return all.filter((s) => !left.has(s));
+  }
+  return (names ?? []).map((name) => find(name, 'service'));
 }
 
 /** `up` on a fresh machine: an admin token is made once and kept in .data so Grafana can be set up with it. */
@@ -125,7 +132,7 @@ export async function runPlatform(options: PlatformOptions): Promise<number> {
     return 0;
   }
 
-  const services = chooseServices(options.mode, options.services);
+  const services = chooseServices(options.mode, options.services, options.except);
   const log = createLogger(config.get(logSection));
   const metrics = createMetricsRegistry();
   const runtime = createRuntime(config, modules, { log, metrics });
@@ -148,9 +155,14 @@ export async function runPlatform(options: PlatformOptions): Promise<number> {
   }
 
   // Idempotent, so every mode does it: a service started alone finds its topics and tables.
+  // Tables only where a service uses the warehouse: a process of collectors alone must not open the embedded
+  // one, which belongs to the process beside it that does.
   await prepare(
     runtime,
     modules.flatMap((m) => m.migrations),
+    {
+      tables: options.mode !== 'run' || runtime.usesWarehouse(),
+    },
   );
   if (options.mode === 'migrate') {
     process.stdout.write('topics and tables are up to date\n');
@@ -189,9 +201,11 @@ export async function runPlatform(options: PlatformOptions): Promise<number> {
 export async function prepare(
   runtime: PlatformRuntime,
   migrations: Parameters<typeof migrate>[1],
+  options: { tables: boolean } = { tables: true },
 ): Promise<void> {
   const admin = runtime.kafkaAdmin();
   await admin.ensureTopics(kafkaTopicSpecs());
+  if (!options.tables) return;
   const warehouse = runtime.warehouse();
   await warehouse.start();
   try {
@@ -218,7 +232,11 @@ function printWhereThingsAre(
       : []),
     `  kafka    ${runtime.kafka().brokers.join(',')}`,
     `  nats     ${runtime.config.get(natsSection).servers.join(',')}`,
-    `  clickhouse ${clickhouse.url || `embedded chDB in ${clickhouse.path}`} (database ${clickhouse.database})`,
+    ...(runtime.usesWarehouse()
+      ? [
+          `  clickhouse ${clickhouse.url || `embedded chDB in ${clickhouse.path}`} (database ${clickhouse.database})`,
+        ]
+      : []),
     ...(adminTokenFile ? [`  admin token: in ${adminTokenFile} (send Authorization: Bearer <token>)`] : []),
     ...(demo
       ? ['  demo feed: simulated traffic is being sent to the collectors (pnpm kansoku simulate --help)']

@@ -29,6 +29,8 @@ export const VERSION: string =
 export interface PlatformRuntime extends ServiceRuntime {
   /** Infrastructure components created so far, in start order. */
   infrastructure(): Component[];
+  /** True once a service asked for the warehouse: a process of collectors only never opens it. */
+  usesWarehouse(): boolean;
 }
 
 export function createRuntime(
@@ -127,6 +129,7 @@ export function createRuntime(
       return modules.flatMap((m) => m.queries);
     },
     infrastructure: () => [...infra],
+    usesWarehouse: () => warehouse !== undefined,
   };
   return runtime;
 }

@@ -28,6 +28,17 @@ describe('kansoku CLI', { timeout: 30_000 }, () => {
     expect(out.stderr).not.toMatch(/\n\s+at /); // a message, not a stack trace
   });
 
+  it('up --except leaves the named services out, and names an unknown one', () => {
+    const out = kansoku(['up', '--check', '--except', 'flows-collector,dns-collector']);
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/^configuration is valid \(.*flows-processor.*\)$/m);
+    expect(out.stdout).not.toContain('flows-collector');
+    expect(out.stdout).not.toContain('dns-collector');
+    const bad = kansoku(['up', '--check', '--except', 'flows-colector']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("unknown service 'flows-colector'");
+  });
+
   it('replay names what it can replay, and refuses an unknown replayer or a missing file', () => {
     const list = kansoku(['replay']);
     expect(list.code).toBe(2);
