@@ -52,6 +52,19 @@ function memoryNow(): number {
   return m.heapUsed + m.arrayBuffers;
 }
 
+/** CPU seconds this process has used (user + system). */
+function cpuSeconds(): number {
+  const usage = process.cpuUsage();
+  return (usage.user + usage.system) / 1e6;
+}
+
+/** CPU seconds every core of the machine has spent busy (not idle), from /proc/stat through os.cpus(). */
+function machineBusySeconds(): number {
+  let ms = 0;
+  for (const cpu of os.cpus()) ms += cpu.times.user + cpu.times.nice + cpu.times.sys + cpu.times.irq;
+  return ms / 1000;
+}
+
 async function settle(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   for (let i = 0; i < 3; i++) {
@@ -146,11 +159,13 @@ async function processorAlone(ipv4: number, ipv6: number, timeoutSeconds: number
       metrics,
     });
     const started = Date.now();
+    const cpuStarted = cpuSeconds();
     await processor.start();
     const deadline = started + timeoutSeconds * 1000;
     while (rib.routeCount() < routes && Date.now() < deadline)
       await new Promise((resolve) => setTimeout(resolve, 20));
     const seconds = (Date.now() - started) / 1000;
+    const processorCpu = cpuSeconds() - cpuStarted;
     // The origin rows of every new prefix wait for the next flush (every 5 s by default): written first, so the
     // figure is the RIB's, not the pending rows'.
     await processor.flush();
@@ -165,6 +180,9 @@ async function processorAlone(ipv4: number, ipv6: number, timeoutSeconds: number
       seconds_to_converge: Math.round(seconds * 100) / 100,
       bytes_per_route: Math.round(bytesPerRoute),
       routes_per_second: Math.round(converged / seconds),
+      // This process (the processor and its Kafka consumer) while converging, and its rate per CPU-second.
+      cpu_seconds: Math.round(processorCpu * 100) / 100,
+      routes_per_cpu_second: Math.round(converged / Math.max(0.001, processorCpu)),
       rib_array_bytes_per_route: Math.round(rib.arrayBytes() / Math.max(1, converged)),
       load_average: os.loadavg().map((l) => Math.round(l * 100) / 100),
       tables: [
@@ -295,6 +313,10 @@ export const benchmark: Benchmark = {
       await settle();
       const before = memoryNow();
       const sent = next();
+      const cpuStarted = cpuSeconds();
+      const machineStarted = machineBusySeconds();
+      const loadBefore = os.loadavg();
+      const goAt = Date.now();
       child.send({ type: 'go' } satisfies SenderMessage);
       const deadline = Date.now() + timeoutSeconds * 1000;
       let sentReport: SenderMessage | undefined;
@@ -313,6 +335,8 @@ export const benchmark: Benchmark = {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       const convergedAt = Date.now();
+      const mainCpu = cpuSeconds() - cpuStarted;
+      const machineCpu = machineBusySeconds() - machineStarted;
       const report = sentReport ?? (await sent);
       if (report.type !== 'sent')
         throw new Error(`sender: ${report.type === 'error' ? report.message : report.type}`);
@@ -341,6 +365,13 @@ export const benchmark: Benchmark = {
         goal: { routes: 1_200_000, seconds_to_converge: 15, bytes_per_route: 150 },
         meets_goal: routes >= 1_200_000 && secondsToConverge <= 15 && bytesPerRoute <= 150,
         routes_per_second: Math.round(routes / secondsToConverge),
+        // CPU from 'go' to convergence: this process (station + processor + Kafka clients), and every process
+        // of the machine together (sender, broker, anyone else), against the cores × seconds there were.
+        cpu_seconds_station_and_processor: Math.round(mainCpu * 100) / 100,
+        routes_per_cpu_second: Math.round(routes / Math.max(0.001, mainCpu)),
+        cpu_seconds_machine: Math.round(machineCpu * 100) / 100,
+        cpu_seconds_available: Math.round(((convergedAt - goAt) / 1000) * os.cpus().length * 100) / 100,
+        load_average_before: loadBefore.map((l) => Math.round(l * 100) / 100),
         seconds_to_send: Math.round(secondsToSend * 100) / 100,
         // When the station had decoded every route, and when Kafka had acknowledged them all (0: not seen).
         seconds_station_decoded: stationDecodedAt === 0 ? 0 : (stationDecodedAt - report.startedAtMs) / 1000,

@@ -43,7 +43,16 @@ import {
   type Warehouse,
 } from '@kansoku/kit';
 import { type BgpDetectors, createBgpDetectors } from '../detection/detectors.ts';
-import { type Family, type PeerSummary, peerIdentityOf, type Rib, type RibObserver } from '../rib/rib.ts';
+import {
+  type EncodedPeer,
+  type Family,
+  type PeerIdentity,
+  type PeerSummary,
+  peerIdentityOf,
+  type Rib,
+  type RibObserver,
+} from '../rib/rib.ts';
+import { RouteUpdateReader } from '../rib/route-update-reader.ts';
 import {
   PEER_EVENTS_TABLE,
   PEER_STATE_TABLE,
@@ -178,10 +187,8 @@ export function createBgpProcessor(config: BgpProcessorConfig, deps: BgpProcesso
       : { onAnnounce: (e) => detectors.onAnnounce(e), onPrefixGone: (e) => detectors.onPrefixGone(e) }),
   };
 
-  const countRate = (u: RouteUpdate) => {
-    const time = Math.floor(Number(u.timeReceivedNs / 1_000_000_000n) / 60) * 60;
-    const id = peerIdentityOf(u.routerAddress, u.peer);
-    const key = `${time}|${id.router}|${id.distinguisher}|${id.address}|${u.ribType}|${u.afi}`;
+  const rateCell = (time: number, id: PeerIdentity, ribType: number, afi: number): RateCell => {
+    const key = `${time}|${id.router}|${id.distinguisher}|${id.address}|${ribType}|${afi}`;
     let cell = rates.get(key);
     if (cell === undefined) {
       cell = {
@@ -189,14 +196,42 @@ export function createBgpProcessor(config: BgpProcessorConfig, deps: BgpProcesso
         router: id.router,
         peer: id.address,
         distinguisher: id.distinguisher,
-        rib_type: u.ribType,
-        afi: u.afi,
+        rib_type: ribType,
+        afi,
         announcements: 0,
         withdrawals: 0,
       };
       rates.set(key, cell);
     }
+    return cell;
+  };
+
+  const countRate = (u: RouteUpdate) => {
+    const time = Math.floor(Number(u.timeReceivedNs / 1_000_000_000n) / 60) * 60;
+    const cell = rateCell(time, peerIdentityOf(u.routerAddress, u.peer), u.ribType, u.afi);
     if (u.action === RouteAction.ANNOUNCE) cell.announcements++;
+    else cell.withdrawals++;
+  };
+
+  /** The cell of the last encoded update counted (consecutive updates of one peer share it). */
+  let lastRate: { peer: EncodedPeer; time: number; ribType: number; afi: number; cell: RateCell } | undefined;
+
+  const countRateRead = (r: RouteUpdateReader, peer: EncodedPeer) => {
+    const time = Math.floor(Math.floor(r.receivedMs / 1000) / 60) * 60;
+    let cell: RateCell;
+    if (
+      lastRate !== undefined &&
+      lastRate.peer === peer &&
+      lastRate.time === time &&
+      lastRate.ribType === r.ribType &&
+      lastRate.afi === r.afi
+    ) {
+      cell = lastRate.cell;
+    } else {
+      cell = rateCell(time, peer.identity, r.ribType, r.afi);
+      lastRate = { peer, time, ribType: r.ribType, afi: r.afi, cell };
+    }
+    if (r.action === RouteAction.ANNOUNCE) cell.announcements++;
     else cell.withdrawals++;
   };
 
@@ -276,19 +311,29 @@ export function createBgpProcessor(config: BgpProcessorConfig, deps: BgpProcesso
     });
   };
 
+  const reader = new RouteUpdateReader();
+
   const onBatch = async (batch: IncomingBatch) => {
     const isUpdates = batch.topic === config.updatesTopic;
+    let applied = 0;
+    let ignored = 0;
     for (const message of batch.messages) {
       try {
         if (isUpdates) {
-          const update = fromBinary(RouteUpdateSchema, message.value);
+          let done: boolean;
           // Rates count what the routers sent, including updates the RIB ignores as older than a Peer Down.
-          countRate(update);
-          if (rib.applyUpdate(update)) {
-            messages.inc({ kind: 'update', outcome: 'applied' });
+          if (reader.read(message.value)) {
+            const peer = rib.peerOfRead(reader);
+            // Applied first: a malformed attribute set throws before it is counted, as fromBinary would.
+            done = rib.applyRead(reader, peer);
+            countRateRead(reader, peer);
           } else {
-            messages.inc({ kind: 'update', outcome: 'ignored' });
+            const update = fromBinary(RouteUpdateSchema, message.value);
+            countRate(update);
+            done = rib.applyUpdate(update);
           }
+          if (done) applied++;
+          else ignored++;
           updates++;
         } else {
           applyPeerEvent(message.value);
@@ -303,6 +348,8 @@ export function createBgpProcessor(config: BgpProcessorConfig, deps: BgpProcesso
         );
       }
     }
+    if (applied > 0) messages.inc({ kind: 'update', outcome: 'applied' }, applied);
+    if (ignored > 0) messages.inc({ kind: 'update', outcome: 'ignored' }, ignored);
     const last = batch.messages.at(-1);
     if (last !== undefined) {
       offsets.set(`${batch.topic}|${batch.partition}`, {
@@ -343,6 +390,7 @@ export function createBgpProcessor(config: BgpProcessorConfig, deps: BgpProcesso
       origins: [...originRows.values()],
     };
     rates.clear();
+    lastRate = undefined;
     peerEventRows = [];
     originRows = new Map();
     return pending;

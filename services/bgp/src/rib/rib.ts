@@ -16,17 +16,22 @@
  * received before the last Peer Down of its peer, read late, is ignored.
  */
 
+import { fromBinary } from '@bufbuild/protobuf';
 import {
   type Peer,
+  PeerSchema,
   RibType,
   RouteAction,
   type RouteUpdate,
+  RouteUpdateSchema,
 } from '@kansoku/contracts/gen/kansoku/bgp/v1/bgp_pb';
 import { formatIpAddress } from '@kansoku/contracts/ip-address';
-import { AttributeTable, attributeKey, type RouteAttributes } from './attributes.ts';
+import { encodeRouteAttributes } from '../station/route-update-codec.ts';
+import { AttributeTable, hashBytes, type RouteAttributes } from './attributes.ts';
 import { encodeEntry, LpmV4 } from './lpm-v4.ts';
 import { PeerRoutes } from './peer-routes.ts';
 import { addressToWords, maskWords, PrefixTable } from './prefix-table.ts';
+import type { RouteUpdateReader } from './route-update-reader.ts';
 
 export type Family = 4 | 6;
 
@@ -114,6 +119,32 @@ export function peerIdentityOf(routerAddress: Uint8Array, peer: Peer | undefined
 
 const identityKey = (p: PeerIdentity): string => `${p.router}|${p.distinguisher}|${p.address}`;
 
+/**
+ * A peer as its encoded RouteUpdates name it (router address bytes + Peer bytes), resolved once: the messages
+ * of one peer carry the same bytes, so the fast path compares bytes instead of formatting addresses per route.
+ */
+export interface EncodedPeer {
+  /** Router address bytes, then the Peer message's bytes (`routerLength` tells them apart). */
+  readonly bytes: Uint8Array;
+  readonly routerLength: number;
+  readonly hash: number;
+  readonly identity: PeerIdentity;
+  readonly idKey: string;
+  readonly asn: number;
+  readonly bgpId: string;
+  /** Its peer RIBs by RIB type, once they exist. */
+  readonly states: (PeerState | undefined)[];
+}
+
+/** Entries of the direct-mapped cache of encoded peers. */
+const PEER_CACHE_SIZE = 256;
+
+function sameBytes(a: Uint8Array, b: Uint8Array, start: number, end: number): boolean {
+  if (a.length !== end - start) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[start + i]) return false;
+  return true;
+}
+
 export class Rib {
   readonly prefixes4 = new PrefixTable(1);
   readonly prefixes6 = new PrefixTable(4);
@@ -137,6 +168,7 @@ export class Rib {
   private readonly downAt = new Map<string, number>();
   private readonly words = new Uint32Array(4);
   private readonly probe = new Uint32Array(4);
+  private readonly peerCache: (EncodedPeer | undefined)[] = new Array(PEER_CACHE_SIZE);
   observer: RibObserver | undefined;
 
   constructor(observer?: RibObserver) {
@@ -150,9 +182,13 @@ export class Rib {
     return total;
   }
 
-  /** Bytes of the typed arrays (the attribute texts and maps are on the JS heap, not counted here). */
+  /** Bytes of the typed arrays (attribute sets included; the peer maps are on the JS heap, not counted here). */
   arrayBytes(): number {
-    let bytes = this.prefixes4.byteSize() + this.prefixes6.byteSize() + this.lpm4.byteSize();
+    let bytes =
+      this.prefixes4.byteSize() +
+      this.prefixes6.byteSize() +
+      this.lpm4.byteSize() +
+      this.attributes.byteSize();
     for (const peer of this.peers.values()) bytes += peer.v4.byteSize() + peer.v6.byteSize();
     return bytes;
   }
@@ -203,13 +239,14 @@ export class Rib {
       update.peer !== undefined && update.peer.bgpId.length === 4 ? formatIpAddress(update.peer.bgpId) : '',
     );
     if (update.action === RouteAction.ANNOUNCE) {
+      const bytes = encodeRouteAttributes(update);
       this.announce(
         peer,
         family,
         update.prefix,
         update.prefixLength,
         update.pathId,
-        attributeKey(update),
+        this.attributes.acquireBytes(bytes, 0, bytes.length, update.originAs),
         update.originAs,
         receivedMs,
       );
@@ -217,6 +254,113 @@ export class Rib {
     }
     if (update.action === RouteAction.WITHDRAW) {
       this.withdraw(peer, family, update.prefix, update.prefixLength, update.pathId);
+      return true;
+    }
+    return false;
+  }
+
+  /**
+   * The peer an encoded RouteUpdate (read by `reader`) names, resolved once per distinct (router, Peer) bytes
+   * and then found by comparing bytes (a direct-mapped cache of 256 peers).
+   */
+  peerOfRead(reader: RouteUpdateReader): EncodedPeer {
+    const bytes = reader.bytes;
+    const routerLength = reader.routerEnd - reader.routerStart;
+    const peerLength = reader.peerEnd - reader.peerStart;
+    let hash = hashBytes(bytes, reader.routerStart, reader.routerEnd);
+    hash = Math.imul(hash ^ hashBytes(bytes, reader.peerStart, reader.peerEnd), 0x01000193) >>> 0;
+    const slot = hash & (PEER_CACHE_SIZE - 1);
+    const cached = this.peerCache[slot];
+    if (
+      cached !== undefined &&
+      cached.hash === hash &&
+      cached.routerLength === routerLength &&
+      cached.bytes.length === routerLength + peerLength
+    ) {
+      let same = true;
+      const c = cached.bytes;
+      for (let i = 0; i < routerLength && same; i++) same = c[i] === bytes[reader.routerStart + i];
+      for (let i = 0; i < peerLength && same; i++) same = c[routerLength + i] === bytes[reader.peerStart + i];
+      if (same) return cached;
+    }
+    const key = new Uint8Array(routerLength + peerLength);
+    key.set(bytes.subarray(reader.routerStart, reader.routerEnd));
+    key.set(bytes.subarray(reader.peerStart, reader.peerEnd), routerLength);
+    const routerAddress = key.slice(0, routerLength);
+    const peer = reader.hasPeer ? fromBinary(PeerSchema, key.subarray(routerLength)) : undefined;
+    const identity = peerIdentityOf(routerAddress, peer);
+    const resolved: EncodedPeer = {
+      bytes: key,
+      routerLength,
+      hash,
+      identity,
+      idKey: identityKey(identity),
+      asn: peer?.asn ?? 0,
+      bgpId: peer !== undefined && peer.bgpId.length === 4 ? formatIpAddress(peer.bgpId) : '',
+      states: [],
+    };
+    this.peerCache[slot] = resolved;
+    return resolved;
+  }
+
+  /**
+   * Applies the RouteUpdate `reader` has just read (`peer`: `peerOfRead(reader)`), exactly as
+   * `applyUpdate(fromBinary(RouteUpdateSchema, reader.bytes))` would: the attribute set is found by its bytes
+   * and decoded only when new. Throws what fromBinary throws on a malformed message.
+   */
+  applyRead(reader: RouteUpdateReader, peer: EncodedPeer): boolean {
+    const bytes = reader.bytes;
+    const family: Family | undefined = reader.afi === 1 ? 4 : reader.afi === 2 ? 6 : undefined;
+    const start = reader.attributesStart;
+    const end = bytes.length;
+    if (reader.action !== RouteAction.ANNOUNCE && start !== end) {
+      // Our producers write no attributes on a withdrawal; anything else takes the general path.
+      return this.applyUpdate(fromBinary(RouteUpdateSchema, bytes));
+    }
+    let attributeId = -1;
+    let originAs = 0;
+    if (reader.action === RouteAction.ANNOUNCE) {
+      const hash = hashBytes(bytes, start, end);
+      attributeId = this.attributes.find(bytes, start, end, hash);
+      if (attributeId >= 0) originAs = this.attributes.originAs(attributeId);
+      else {
+        // A new set: decoded once, and taken as it is only when it is the canonical encoding of its values.
+        const decoded = fromBinary(RouteUpdateSchema, bytes.subarray(start, end));
+        if (!sameBytes(encodeRouteAttributes(decoded), bytes, start, end)) {
+          return this.applyUpdate(fromBinary(RouteUpdateSchema, bytes));
+        }
+        originAs = decoded.originAs;
+      }
+    }
+    if (family === undefined || (reader.safi !== 1 && reader.safi !== 0)) return false;
+    if (reader.prefixEnd - reader.prefixStart !== (family === 4 ? 4 : 16)) return false;
+    const receivedMs = reader.receivedMs;
+    const downMs = this.downAt.get(peer.idKey);
+    if (downMs !== undefined && receivedMs < downMs) return false;
+    const ribType = reader.ribType;
+    let state = ribType < 16 ? peer.states[ribType] : undefined;
+    if (state === undefined || (peer.asn !== 0 && state.info.asn !== peer.asn)) {
+      state = this.peerState(peer.identity, ribType, peer.asn, peer.bgpId);
+      if (ribType < 16) peer.states[ribType] = state;
+    }
+    const prefix = bytes.subarray(reader.prefixStart, reader.prefixEnd);
+    if (reader.action === RouteAction.ANNOUNCE) {
+      if (attributeId >= 0) this.attributes.retain(attributeId);
+      else attributeId = this.attributes.acquireBytes(bytes, start, end, originAs);
+      this.announce(
+        state,
+        family,
+        prefix,
+        reader.prefixLength,
+        reader.pathId,
+        attributeId,
+        originAs,
+        receivedMs,
+      );
+      return true;
+    }
+    if (reader.action === RouteAction.WITHDRAW) {
+      this.withdraw(state, family, prefix, reader.prefixLength, reader.pathId);
       return true;
     }
     return false;
@@ -234,7 +378,8 @@ export class Rib {
     receivedMs: number,
   ): void {
     const state = this.peerState(peer.identity, peer.ribType, peer.asn ?? 0, '');
-    this.announce(state, family, address, length, pathId, attributes, originAs, receivedMs);
+    const attributeId = this.attributes.acquire(attributes, originAs);
+    this.announce(state, family, address, length, pathId, attributeId, originAs, receivedMs);
   }
 
   withdrawRoute(
@@ -248,23 +393,29 @@ export class Rib {
     return state === undefined ? false : this.withdraw(state, family, address, length, pathId);
   }
 
+  /** `attributeId`: the route's attribute set, with one reference taken for this route by the caller. */
   private announce(
     peer: PeerState,
     family: Family,
     address: Uint8Array,
     length: number,
     pathId: number,
-    key: string,
+    attributeId: number,
     originAs: number,
     receivedMs: number,
   ): void {
     const table = family === 4 ? this.prefixes4 : this.prefixes6;
     const routes = family === 4 ? peer.v4 : peer.v6;
-    if (length > table.bits) return;
+    if (length > table.bits) {
+      this.attributes.release(attributeId);
+      return;
+    }
     addressToWords(address, length, this.words);
     const { id, created } = table.intern(this.words, length);
     const previous = routes.get(id, pathId);
-    if (previous >= 0 && this.attributes.key(previous) === key) {
+    if (previous === attributeId) {
+      // The same route again: it already holds a reference to the set.
+      this.attributes.release(attributeId);
       routes.set(id, pathId, previous, receivedMs, length);
       return;
     }
@@ -281,7 +432,6 @@ export class Rib {
         receivedMs,
       });
     }
-    const attributeId = this.attributes.acquire(key, originAs);
     routes.set(id, pathId, attributeId, receivedMs, length);
     this.report(family, table.addRoute(id, originAs));
     if (previous >= 0) {
@@ -547,6 +697,16 @@ export class Rib {
       receivedMs: number,
     ) => void,
   ): void {
+    // Each set's text is made once per pass (from its bytes).
+    const texts = new Map<number, string>();
+    const text = (attributeId: number): string => {
+      let t = texts.get(attributeId);
+      if (t === undefined) {
+        t = this.attributes.key(attributeId);
+        texts.set(attributeId, t);
+      }
+      return t;
+    };
     for (const peer of this.peers.values()) {
       for (const family of [4, 6] as const) {
         const table = family === 4 ? this.prefixes4 : this.prefixes6;
@@ -557,7 +717,7 @@ export class Rib {
             table.address(prefixId),
             table.length(prefixId),
             pathId,
-            this.attributes.key(attributeId),
+            text(attributeId),
             this.attributes.originAs(attributeId),
             receivedMs,
           );

@@ -25,7 +25,15 @@ import type {
   BmpRouteMonitoring,
   BmpStatisticsReport,
 } from '../decoders/bmp/types.ts';
-import { type MappedUpdate, peerMessage, type RouteContext, routeUpdatesOf } from './route-updates.ts';
+import type { RouteUpdateBatchWriter } from './route-update-codec.ts';
+import {
+  type EncodedUpdate,
+  encodedRouteUpdatesOf,
+  type MappedUpdate,
+  peerMessage,
+  type RouteContext,
+  routeUpdatesOf,
+} from './route-updates.ts';
 
 const PEER_TYPES: Record<BmpPeerType, PeerType> = {
   'global-instance': PeerType.GLOBAL_INSTANCE,
@@ -92,6 +100,24 @@ export function routeMonitoringUpdates(
     source: FeedSource.BMP,
   };
   return routeUpdatesOf(message.update, route);
+}
+
+/** `routeMonitoringUpdates`, encoded (what the station publishes; see `encodedRouteUpdatesOf`). */
+export function routeMonitoringEncoded(
+  message: BmpRouteMonitoring,
+  context: BmpMappingContext,
+  peer: Peer,
+  writer: RouteUpdateBatchWriter,
+): EncodedUpdate {
+  const route: RouteContext = {
+    timeReceivedNs: context.timeReceivedNs,
+    timeObservedNs: observedNs(message.peer),
+    routerAddress: context.routerAddress,
+    peer,
+    ribType: ribTypeOf(message.peer),
+    source: FeedSource.BMP,
+  };
+  return encodedRouteUpdatesOf(message.update, route, writer);
 }
 
 function families(keys: AddPathFamilies) {

@@ -16,7 +16,7 @@
  */
 
 import { encode, keyOf, topics } from '@kansoku/contracts';
-import type { PeerEvent, RouteUpdate } from '@kansoku/contracts/gen/kansoku/bgp/v1/bgp_pb';
+import type { Peer, PeerEvent, RouteUpdate } from '@kansoku/contracts/gen/kansoku/bgp/v1/bgp_pb';
 import { errorMessage, type KafkaProducer, type OutgoingMessage } from '@kansoku/kit';
 import { createRateLimitedLog, type WarnLogger } from '@kansoku/kit/net/rate-limited-log';
 import { encodeRouteUpdate } from './route-update-codec.ts';
@@ -53,6 +53,11 @@ export interface BgpPublisherCounts {
 
 export interface BgpPublisher<Owner> {
   publishUpdates(updates: readonly RouteUpdate[], owner: Owner): void;
+  /**
+   * RouteUpdates already encoded (`encodedRouteUpdatesOf`) of one peer: `key` is the peer's record key
+   * (`routeKeyOf`). Same queueing, order and back-pressure as `publishUpdates`.
+   */
+  publishEncodedUpdates(key: Buffer, values: readonly Uint8Array[], owner: Owner): void;
   publishPeerEvent(event: PeerEvent, owner: Owner): void;
   /** Messages accepted and not yet acknowledged or failed. */
   queued(): number;
@@ -84,6 +89,20 @@ function routeKey(update: RouteUpdate): string {
   const key = keyOf(topics.bgpUpdates, update);
   routeKeys.set(peer, { router: update.routerAddress, key });
   return key;
+}
+
+/**
+ * The record key of the routes of one peer of one router, as bytes (what kit's producer would make of the
+ * string key for every message otherwise); the same text as `keyOf(topics.bgpUpdates, update)`.
+ */
+export function routeKeyOf(routerAddress: Uint8Array, peer: Peer): Buffer {
+  return Buffer.from(
+    keyOf(topics.bgpUpdates, {
+      $typeName: 'kansoku.bgp.v1.RouteUpdate',
+      routerAddress,
+      peer,
+    } as RouteUpdate),
+  );
 }
 
 export function createBgpPublisher<Owner>(
@@ -167,6 +186,17 @@ export function createBgpPublisher<Owner>(
       }
       counts.updates += updates.length;
       setOutstanding(outstanding + updates.length);
+      schedule();
+    },
+    publishEncodedUpdates(key, values, owner) {
+      if (values.length === 0) return;
+      let run = runFor(config.updatesTopic, owner);
+      for (const value of values) {
+        if (run.messages.length >= config.maxSend) run = runFor(config.updatesTopic, owner);
+        run.messages.push({ key, value });
+      }
+      counts.updates += values.length;
+      setOutstanding(outstanding + values.length);
       schedule();
     },
     publishPeerEvent(event, owner) {

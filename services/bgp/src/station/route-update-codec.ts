@@ -145,9 +145,36 @@ function packedField(field: number, values: readonly number[]): void {
   for (const value of values) varint32(value);
 }
 
-/** The RouteUpdate's wire bytes (a fresh copy, safe to hand to Kafka). */
-export function encodeRouteUpdate(update: RouteUpdate): Uint8Array {
-  pos = 0;
+/** The RouteUpdate fields a route's path attributes fill (13-22), the rest of the message after its pathId. */
+export type RouteAttributeFields = Pick<
+  RouteUpdate,
+  | 'asPath'
+  | 'originAs'
+  | 'nextHopAddress'
+  | 'communities'
+  | 'largeCommunities'
+  | 'extendedCommunities'
+  | 'localPref'
+  | 'med'
+  | 'origin'
+  | 'atomicAggregate'
+>;
+
+/** The fields before the prefix (1-9): the same for every prefix of one UPDATE of one family. */
+export type RouteHeadFields = Pick<
+  RouteUpdate,
+  | 'timeReceivedNs'
+  | 'timeObservedNs'
+  | 'routerAddress'
+  | 'peer'
+  | 'ribType'
+  | 'source'
+  | 'action'
+  | 'afi'
+  | 'safi'
+>;
+
+function writeHead(update: RouteHeadFields): void {
   ensure(256);
   uint64Field(1, update.timeReceivedNs);
   uint64Field(2, update.timeObservedNs);
@@ -170,9 +197,9 @@ export function encodeRouteUpdate(update: RouteUpdate): Uint8Array {
   uint32Field(7, update.action);
   uint32Field(8, update.afi);
   uint32Field(9, update.safi);
-  bytesField(10, update.prefix);
-  uint32Field(11, update.prefixLength);
-  uint32Field(12, update.pathId);
+}
+
+function writeAttributes(update: RouteAttributeFields): void {
   for (const segment of update.asPath) {
     const packed = packedSize(segment.asns);
     const size = segmentSize(segment, packed);
@@ -220,5 +247,117 @@ export function encodeRouteUpdate(update: RouteUpdate): Uint8Array {
     tag(22, VARINT);
     buffer[pos++] = 1;
   }
+}
+
+/** The RouteUpdate's wire bytes (a fresh copy, safe to hand to Kafka). */
+export function encodeRouteUpdate(update: RouteUpdate): Uint8Array {
+  pos = 0;
+  writeHead(update);
+  bytesField(10, update.prefix);
+  uint32Field(11, update.prefixLength);
+  uint32Field(12, update.pathId);
+  writeAttributes(update);
   return buffer.slice(0, pos);
+}
+
+/**
+ * Fields 1-9 of a RouteUpdate as `toBinary` writes them: the bytes every prefix of one UPDATE (one family, one
+ * action) starts with.
+ */
+export function encodeRouteHead(fields: RouteHeadFields): Uint8Array {
+  pos = 0;
+  writeHead(fields);
+  return buffer.slice(0, pos);
+}
+
+/**
+ * Fields 13-22 (the path attributes) as `toBinary` writes them: the bytes every announced prefix of one UPDATE
+ * ends with, and the RIB's interning key for an attribute set (the canonical encoding of its values).
+ */
+export function encodeRouteAttributes(fields: RouteAttributeFields): Uint8Array {
+  pos = 0;
+  writeAttributes(fields);
+  return buffer.slice(0, pos);
+}
+
+/** Bytes of fields 10-12 for a prefix: at most 1 + 1 + 16 + 1 + 1 + 1 + 5. */
+const MAX_PREFIX_FIELDS = 26;
+
+/**
+ * Writes one RouteUpdate per prefix of an UPDATE into one buffer: `head` (encodeRouteHead), the prefix's fields
+ * 10-12, then `tail` (encodeRouteAttributes, or nothing for a withdrawal). Each result is exactly
+ * `encodeRouteUpdate` of the same route; all of them share one ArrayBuffer (one allocation per UPDATE, not per
+ * prefix). `addresses`/`lengths`/`pathIds` are parallel; `from`..`to` the prefixes to write.
+ */
+export class RouteUpdateBatchWriter {
+  private out = new Uint8Array(1 << 16);
+  private at = 0;
+  private readonly ends: number[] = [];
+
+  /** Starts a new set of messages. */
+  reset(): void {
+    this.at = 0;
+    this.ends.length = 0;
+  }
+
+  get count(): number {
+    return this.ends.length;
+  }
+
+  /** Appends the message of one prefix. */
+  add(head: Uint8Array, address: Uint8Array, length: number, pathId: number, tail: Uint8Array): void {
+    const need = head.length + MAX_PREFIX_FIELDS + tail.length;
+    if (this.at + need > this.out.length) {
+      let size = this.out.length * 2;
+      while (size < this.at + need) size *= 2;
+      const bigger = new Uint8Array(size);
+      bigger.set(this.out.subarray(0, this.at));
+      this.out = bigger;
+    }
+    const out = this.out;
+    let p = this.at;
+    out.set(head, p);
+    p += head.length;
+    if (address.length > 0) {
+      out[p++] = (10 << 3) | LENGTH_DELIMITED;
+      out[p++] = address.length;
+      out.set(address, p);
+      p += address.length;
+    }
+    if (length !== 0) {
+      out[p++] = (11 << 3) | VARINT;
+      // /128 is two varint bytes.
+      if (length > 0x7f) {
+        out[p++] = (length & 0x7f) | 0x80;
+        out[p++] = length >>> 7;
+      } else out[p++] = length;
+    }
+    if (pathId !== 0) {
+      out[p++] = (12 << 3) | VARINT;
+      let v = pathId >>> 0;
+      while (v > 0x7f) {
+        out[p++] = (v & 0x7f) | 0x80;
+        v >>>= 7;
+      }
+      out[p++] = v;
+    }
+    out.set(tail, p);
+    p += tail.length;
+    this.at = p;
+    this.ends.push(p);
+  }
+
+  /** The messages added since `reset`, as views of one fresh buffer (safe to hand to Kafka). */
+  take(): Uint8Array[] {
+    const copy = this.out.slice(0, this.at);
+    const values: Uint8Array[] = new Array(this.ends.length);
+    let start = 0;
+    for (let i = 0; i < this.ends.length; i++) {
+      const end = this.ends[i]!;
+      values[i] = copy.subarray(start, end);
+      start = end;
+    }
+    this.reset();
+    return values;
+  }
 }

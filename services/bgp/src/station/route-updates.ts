@@ -31,6 +31,7 @@ import {
   type Prefix,
   SAFI_UNICAST,
 } from '../decoders/bgp/types.ts';
+import { encodeRouteAttributes, encodeRouteHead, type RouteUpdateBatchWriter } from './route-update-codec.ts';
 
 /** Where the routes of one message come from: the same for each prefix of the message. */
 export interface RouteContext {
@@ -245,4 +246,109 @@ function safiOfWithdrawn(
   // Treat-as-withdraw: the UPDATE's IPv4 NLRI (unicast), then MP_REACH NLRI.
   const announcedIndex = index - ipv4Withdrawn - unreachCount;
   return announcedIndex < update.nlri.length ? SAFI_UNICAST : (attributes.mpReach?.safi ?? SAFI_UNICAST);
+}
+
+/** `routeUpdatesOf` as wire bytes: what the station publishes. */
+export interface EncodedUpdate {
+  /** One encoded RouteUpdate per published prefix, in `routeUpdatesOf`'s order (views of one buffer). */
+  values: Uint8Array[];
+  announced: number;
+  withdrawn: number;
+  skipped: SkippedFamily[];
+  endOfRib?: { afi: number; safi: number };
+}
+
+/**
+ * The same messages as `routeUpdatesOf(update, context).updates.map(encodeRouteUpdate)`, without building a
+ * RouteUpdate per prefix: the fields before the prefix (time, router, peer, RIB, action, family) are encoded
+ * once per UPDATE and family, the path attributes once per UPDATE and next hop, and each prefix's message is
+ * those bytes copied around its own prefix, length and path id (`RouteUpdateBatchWriter`). Protobuf writes
+ * fields in number order and the prefix fields (10-12) sit between the two groups, so the concatenation is
+ * exactly what `toBinary` writes (tested on the captures).
+ */
+export function encodedRouteUpdatesOf(
+  update: BgpUpdate,
+  context: RouteContext,
+  writer: RouteUpdateBatchWriter,
+): EncodedUpdate {
+  const routes = updateRoutes(update);
+  const out: EncodedUpdate = { values: [], announced: 0, withdrawn: 0, skipped: [] };
+  const { attributes } = update;
+  const heads: (Uint8Array | undefined)[] = [undefined, undefined, undefined, undefined];
+  const head = (action: RouteAction, afi: 1 | 2): Uint8Array => {
+    const index = (action === RouteAction.ANNOUNCE ? 2 : 0) + afi - 1;
+    let bytes = heads[index];
+    if (bytes === undefined) {
+      bytes = encodeRouteHead({
+        timeReceivedNs: context.timeReceivedNs,
+        timeObservedNs: context.timeObservedNs,
+        routerAddress: context.routerAddress,
+        peer: context.peer,
+        ribType: context.ribType,
+        source: context.source,
+        action,
+        afi,
+        safi: SAFI_UNICAST,
+      });
+      heads[index] = bytes;
+    }
+    return bytes;
+  };
+  writer.reset();
+  const unreachSafi = attributes.mpUnreach?.safi ?? SAFI_UNICAST;
+  const ipv4Withdrawn = update.withdrawn.length;
+  for (let i = 0; i < routes.withdrawn.length; i++) {
+    const prefix = routes.withdrawn[i]!;
+    const safi = safiOfWithdrawn(i, ipv4Withdrawn, attributes, unreachSafi, update);
+    if (!published(prefix, safi)) {
+      addSkipped(out.skipped, prefix.afi, safi, 1);
+      continue;
+    }
+    writer.add(
+      head(RouteAction.WITHDRAW, prefix.afi),
+      prefix.address,
+      prefix.length,
+      prefix.pathId ?? 0,
+      EMPTY,
+    );
+    out.withdrawn++;
+  }
+  if (routes.announced.length > 0) {
+    const shared = announcedAttributes(attributes);
+    if (update.nlri.length > 0) {
+      const tail = encodeRouteAttributes({ ...shared, nextHopAddress: attributes.nextHop ?? EMPTY });
+      for (const prefix of update.nlri) {
+        writer.add(
+          head(RouteAction.ANNOUNCE, prefix.afi),
+          prefix.address,
+          prefix.length,
+          prefix.pathId ?? 0,
+          tail,
+        );
+        out.announced++;
+      }
+    }
+    const reach = attributes.mpReach;
+    if (reach !== undefined && reach.nlri.length > 0) {
+      const tail = encodeRouteAttributes({ ...shared, nextHopAddress: reach.nextHop });
+      for (const prefix of reach.nlri) {
+        if (!published(prefix, reach.safi)) {
+          addSkipped(out.skipped, prefix.afi, reach.safi, 1);
+          continue;
+        }
+        writer.add(
+          head(RouteAction.ANNOUNCE, prefix.afi),
+          prefix.address,
+          prefix.length,
+          prefix.pathId ?? 0,
+          tail,
+        );
+        out.announced++;
+      }
+    }
+  }
+  if (writer.count > 0) out.values = writer.take();
+  for (const other of attributes.otherFamilies) addSkipped(out.skipped, other.afi, other.safi, 0);
+  if (routes.endOfRib) out.endOfRib = routes.endOfRib;
+  return out;
 }

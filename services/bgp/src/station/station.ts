@@ -32,13 +32,14 @@ import {
   peerDownEvent,
   peerOfHeader,
   peerUpEvent,
-  routeMonitoringUpdates,
+  routeMonitoringEncoded,
   statsEvent,
 } from './bmp-mapping.ts';
 import { epochClockNs } from './clock.ts';
 import type { BgpStationConfig } from './config.ts';
 import { type StationMetrics, stationMetrics } from './metrics.ts';
-import { type BgpPublisher, createBgpPublisher } from './publisher.ts';
+import { type BgpPublisher, createBgpPublisher, routeKeyOf } from './publisher.ts';
+import { RouteUpdateBatchWriter } from './route-update-codec.ts';
 
 export interface BgpStationDeps {
   producer: Pick<KafkaProducer, 'send'>;
@@ -92,6 +93,8 @@ interface RouterConnection {
   unannounced: Map<string, Peer>;
   /** The Peer message of each peer seen, built once (bounded by maxPeersPerRouter; cleared with the peers). */
   peerMessages: Map<string, Peer>;
+  /** The record key of each Peer message's routes (this router's address is fixed). */
+  routeKeys: WeakMap<Peer, Buffer>;
   /** Counts of the current socket read, added to the metrics once per read (label lookups cost per call). */
   pending: { messages: Map<string, number>; announced: number; withdrawn: number };
   status: RouterStatus;
@@ -148,6 +151,8 @@ export function createBgpStation(config: BgpStationConfig, deps: BgpStationDeps)
   const warnings = createRateLimitedLog(log);
   const nowNs = deps.nowNs ?? epochClockNs();
   const connections = new Set<RouterConnection>();
+  /** Every route message of one UPDATE is written into one buffer (used synchronously, so shared). */
+  const writer = new RouteUpdateBatchWriter();
   let paused = false;
 
   const publisher: BgpPublisher<RouterConnection> = createBgpPublisher<RouterConnection>(
@@ -228,11 +233,17 @@ export function createBgpStation(config: BgpStationConfig, deps: BgpStationDeps)
           peer = peerOfHeader(message.peer);
           if (connection.peerMessages.size < config.maxPeersPerRouter) connection.peerMessages.set(key, peer);
         }
-        const mapped = routeMonitoringUpdates(message, context, peer);
-        if (mapped.updates.length > 0 && !connection.up.has(key) && !connection.unannounced.has(key)) {
-          connection.unannounced.set(key, peer);
+        const mapped = routeMonitoringEncoded(message, context, peer, writer);
+        if (mapped.values.length > 0) {
+          if (!connection.up.has(key) && !connection.unannounced.has(key))
+            connection.unannounced.set(key, peer);
+          let routeKey = connection.routeKeys.get(peer);
+          if (routeKey === undefined) {
+            routeKey = routeKeyOf(connection.context.routerAddress, peer);
+            connection.routeKeys.set(peer, routeKey);
+          }
+          publisher.publishEncodedUpdates(routeKey, mapped.values, connection);
         }
-        publisher.publishUpdates(mapped.updates, connection);
         status.announced += mapped.announced;
         status.withdrawn += mapped.withdrawn;
         connection.pending.announced += mapped.announced;
@@ -363,6 +374,7 @@ export function createBgpStation(config: BgpStationConfig, deps: BgpStationDeps)
           up: new Map(),
           unannounced: new Map(),
           peerMessages: new Map(),
+          routeKeys: new WeakMap(),
           pending: { messages: new Map(), announced: 0, withdrawn: 0 },
           status: {
             address: label,

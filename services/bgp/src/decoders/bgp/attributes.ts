@@ -71,6 +71,17 @@ function malformed(
   errors.push({ code: 'KANSOKU_BGP_ATTRIBUTE_MALFORMED', type, action, message });
 }
 
+/** An attribute error that turns the UPDATE's announcements into withdrawals (RFC 7606). */
+function withdrawAttribute(attributes: PathAttributes, type: number, message: string): void {
+  malformed(attributes.errors, type, 'treat-as-withdraw', message);
+  attributes.treatAsWithdraw = true;
+}
+
+/** An attribute error after which the attribute is ignored (RFC 7606). */
+function discardAttribute(errors: AttributeError[], type: number, message: string): void {
+  malformed(errors, type, 'attribute-discard', message);
+}
+
 /** AS_PATH / AS4_PATH segments, or undefined when malformed. */
 function readAsPath(value: Buffer, asnSize: 2 | 4): AsPathSegment[] | undefined {
   const segments: AsPathSegment[] = [];
@@ -264,45 +275,40 @@ export function parsePathAttributes(area: Buffer, options: PathAttributeOptions)
     }
     seen.add(type);
 
-    const withdraw = (message: string): void => {
-      malformed(errors, type, 'treat-as-withdraw', message);
-      attributes.treatAsWithdraw = true;
-    };
-    const discard = (message: string): void => malformed(errors, type, 'attribute-discard', message);
-
     switch (type) {
       case ATTR_ORIGIN:
-        if (length !== 1 || value[0]! > 2) withdraw(`ORIGIN of ${length} bytes, value ${value[0]}`);
+        if (length !== 1 || value[0]! > 2)
+          withdrawAttribute(attributes, type, `ORIGIN of ${length} bytes, value ${value[0]}`);
         else attributes.origin = value[0] as 0 | 1 | 2;
         break;
       case ATTR_AS_PATH: {
         const path = readAsPath(value, asnSize);
-        if (path === undefined) withdraw('AS_PATH segments malformed');
+        if (path === undefined) withdrawAttribute(attributes, type, 'AS_PATH segments malformed');
         else attributes.asPathReceived = path;
         break;
       }
       case ATTR_NEXT_HOP:
-        if (length !== 4) withdraw(`NEXT_HOP of ${length} bytes`);
+        if (length !== 4) withdrawAttribute(attributes, type, `NEXT_HOP of ${length} bytes`);
         else attributes.nextHop = copy(value);
         break;
       case ATTR_MED:
-        if (length !== 4) withdraw(`MULTI_EXIT_DISC of ${length} bytes`);
+        if (length !== 4) withdrawAttribute(attributes, type, `MULTI_EXIT_DISC of ${length} bytes`);
         else attributes.med = value.readUInt32BE(0);
         break;
       case ATTR_LOCAL_PREF:
-        if (length !== 4) withdraw(`LOCAL_PREF of ${length} bytes`);
+        if (length !== 4) withdrawAttribute(attributes, type, `LOCAL_PREF of ${length} bytes`);
         else attributes.localPref = value.readUInt32BE(0);
         break;
       case ATTR_ATOMIC_AGGREGATE:
-        if (length !== 0) discard(`ATOMIC_AGGREGATE of ${length} bytes`);
+        if (length !== 0) discardAttribute(errors, type, `ATOMIC_AGGREGATE of ${length} bytes`);
         else attributes.atomicAggregate = true;
         break;
       case ATTR_AGGREGATOR:
-        if (length !== asnSize + 4) discard(`AGGREGATOR of ${length} bytes`);
+        if (length !== asnSize + 4) discardAttribute(errors, type, `AGGREGATOR of ${length} bytes`);
         else attributes.aggregator = readAggregator(value, asnSize);
         break;
       case ATTR_COMMUNITIES:
-        if (length % 4 !== 0) withdraw(`COMMUNITIES of ${length} bytes`);
+        if (length % 4 !== 0) withdrawAttribute(attributes, type, `COMMUNITIES of ${length} bytes`);
         else {
           const communities = new Array<number>(length / 4);
           for (let i = 0; i < communities.length; i++) communities[i] = value.readUInt32BE(i * 4);
@@ -310,11 +316,11 @@ export function parsePathAttributes(area: Buffer, options: PathAttributeOptions)
         }
         break;
       case ATTR_ORIGINATOR_ID:
-        if (length !== 4) withdraw(`ORIGINATOR_ID of ${length} bytes`);
+        if (length !== 4) withdrawAttribute(attributes, type, `ORIGINATOR_ID of ${length} bytes`);
         else attributes.originatorId = copy(value);
         break;
       case ATTR_CLUSTER_LIST:
-        if (length % 4 !== 0) withdraw(`CLUSTER_LIST of ${length} bytes`);
+        if (length % 4 !== 0) withdrawAttribute(attributes, type, `CLUSTER_LIST of ${length} bytes`);
         else {
           const list: Uint8Array[] = [];
           for (let i = 0; i < length; i += 4) list.push(copy(value.subarray(i, i + 4)));
@@ -328,7 +334,7 @@ export function parsePathAttributes(area: Buffer, options: PathAttributeOptions)
         readMpUnreach(value, attributes, options);
         break;
       case ATTR_EXTENDED_COMMUNITIES:
-        if (length % 8 !== 0) withdraw(`EXTENDED_COMMUNITIES of ${length} bytes`);
+        if (length % 8 !== 0) withdrawAttribute(attributes, type, `EXTENDED_COMMUNITIES of ${length} bytes`);
         else {
           const list: bigint[] = [];
           for (let i = 0; i < length; i += 8) list.push(value.readBigUInt64BE(i));
@@ -337,16 +343,16 @@ export function parsePathAttributes(area: Buffer, options: PathAttributeOptions)
         break;
       case ATTR_AS4_PATH: {
         const path = readAsPath(value, 4);
-        if (path === undefined) discard('AS4_PATH segments malformed');
+        if (path === undefined) discardAttribute(errors, type, 'AS4_PATH segments malformed');
         else attributes.as4Path = path;
         break;
       }
       case ATTR_AS4_AGGREGATOR:
-        if (length !== 8) discard(`AS4_AGGREGATOR of ${length} bytes`);
+        if (length !== 8) discardAttribute(errors, type, `AS4_AGGREGATOR of ${length} bytes`);
         else attributes.as4Aggregator = readAggregator(value, 4);
         break;
       case ATTR_LARGE_COMMUNITIES:
-        if (length % 12 !== 0) withdraw(`LARGE_COMMUNITIES of ${length} bytes`);
+        if (length % 12 !== 0) withdrawAttribute(attributes, type, `LARGE_COMMUNITIES of ${length} bytes`);
         else {
           const list: LargeCommunity[] = [];
           for (let i = 0; i < length; i += 12) {

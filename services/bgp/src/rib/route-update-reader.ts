@@ -1,0 +1,177 @@
+/**
+ * Reads the fields of a `kansoku.bgp.v1.RouteUpdate` the RIB needs straight from its wire bytes, without
+ * building a message: the receive time, where the router address and the Peer sit, the RIB type, action,
+ * family, prefix, length and path id, and where the path attributes (fields 13-22) begin. The attributes are
+ * left as bytes: the RIB interns them by those bytes (attributes.ts) and decodes them only for a set it has not
+ * seen.
+ *
+ * `read` returns false for anything outside the shape our producers write (the station and the MRT replay use
+ * `encodeRouteUpdate`, which writes what `toBinary` writes): a field before 13 after an attribute field, a
+ * field twice, a wire type that does not match, a varint longer than its type allows. The caller then decodes
+ * the message with `fromBinary`, which accepts every valid encoding and throws on a malformed one; the result
+ * is the same either way (tested).
+ */
+
+const VARINT = 0;
+const LENGTH_DELIMITED = 2;
+
+export class RouteUpdateReader {
+  bytes: Uint8Array = new Uint8Array(0);
+  /** floor(time_received_ns / 1e6), exact. */
+  receivedMs = 0;
+  routerStart = 0;
+  routerEnd = 0;
+  /** The Peer submessage's bytes (empty when absent). */
+  peerStart = 0;
+  peerEnd = 0;
+  hasPeer = false;
+  ribType = 0;
+  action = 0;
+  afi = 0;
+  safi = 0;
+  prefixStart = 0;
+  prefixEnd = 0;
+  prefixLength = 0;
+  pathId = 0;
+  /** Where fields 13-22 start (the message's end when it has none). */
+  attributesStart = 0;
+  private at = 0;
+  private end = 0;
+  /** A 32-bit varint was longer than 5 bytes, or a varint ran past the end. */
+  private bad = false;
+
+  private varint32(): number {
+    const bytes = this.bytes;
+    let result = 0;
+    for (let shift = 0; shift < 35; shift += 7) {
+      if (this.at >= this.end) {
+        this.bad = true;
+        return 0;
+      }
+      const b = bytes[this.at++]!;
+      result |= (b & 0x7f) << shift;
+      if (b < 0x80) return result >>> 0;
+    }
+    this.bad = true;
+    return 0;
+  }
+
+  /** An unsigned 64-bit varint as floor(value / 1e6). */
+  private varintMillis(): number {
+    const bytes = this.bytes;
+    let lo = 0;
+    let hi = 0;
+    for (let i = 0; i < 10; i++) {
+      if (this.at >= this.end) {
+        this.bad = true;
+        return 0;
+      }
+      const b = bytes[this.at++]!;
+      const bits = b & 0x7f;
+      const shift = 7 * i;
+      if (shift < 28) lo |= bits << shift;
+      else if (shift === 28) {
+        lo |= (bits & 0x0f) << 28;
+        hi |= bits >>> 4;
+      } else hi |= bits << (shift - 32);
+      if (b < 0x80) {
+        lo >>>= 0;
+        hi >>>= 0;
+        // hi·2^32 + lo = hi·4294·10^6 + (hi·967296 + lo), the second term exact below 2^53.
+        return hi * 4294 + Math.floor((hi * 967_296 + lo) / 1_000_000);
+      }
+    }
+    this.bad = true;
+    return 0;
+  }
+
+  private skipVarint(): void {
+    const bytes = this.bytes;
+    for (let i = 0; i < 10; i++) {
+      if (this.at >= this.end) break;
+      if (bytes[this.at++]! < 0x80) return;
+    }
+    this.bad = true;
+  }
+
+  /** Reads `bytes`; false when the fast path does not take it (see above). */
+  read(bytes: Uint8Array): boolean {
+    this.bytes = bytes;
+    this.at = 0;
+    this.end = bytes.length;
+    this.bad = false;
+    this.receivedMs = 0;
+    this.routerStart = this.routerEnd = 0;
+    this.peerStart = this.peerEnd = 0;
+    this.hasPeer = false;
+    this.ribType = this.action = this.afi = this.safi = 0;
+    this.prefixStart = this.prefixEnd = 0;
+    this.prefixLength = this.pathId = 0;
+    let seen = 0;
+    while (this.at < this.end) {
+      const tagStart = this.at;
+      const tag = this.varint32();
+      if (this.bad) return false;
+      const field = tag >>> 3;
+      const wireType = tag & 7;
+      if (field >= 13) {
+        this.attributesStart = tagStart;
+        return true;
+      }
+      if (field === 0 || seen & (1 << field)) return false;
+      seen |= 1 << field;
+      const lengthDelimited = field === 3 || field === 4 || field === 10;
+      if (wireType !== (lengthDelimited ? LENGTH_DELIMITED : VARINT)) return false;
+      if (lengthDelimited) {
+        const length = this.varint32();
+        const start = this.at;
+        if (this.bad || length > this.end - start) return false;
+        this.at = start + length;
+        if (field === 3) {
+          this.routerStart = start;
+          this.routerEnd = this.at;
+        } else if (field === 4) {
+          this.peerStart = start;
+          this.peerEnd = this.at;
+          this.hasPeer = true;
+        } else {
+          this.prefixStart = start;
+          this.prefixEnd = this.at;
+        }
+        continue;
+      }
+      switch (field) {
+        case 1:
+          this.receivedMs = this.varintMillis();
+          break;
+        case 5:
+          this.ribType = this.varint32();
+          break;
+        case 7:
+          this.action = this.varint32();
+          break;
+        case 8:
+          this.afi = this.varint32();
+          break;
+        case 9:
+          this.safi = this.varint32();
+          break;
+        case 11:
+          this.prefixLength = this.varint32();
+          break;
+        case 12:
+          this.pathId = this.varint32();
+          break;
+        default:
+          // 2 (observed time) and 6 (source): not needed by the RIB.
+          this.skipVarint();
+      }
+      if (this.bad) return false;
+      // Enums above 2^31 are negative int32 in protobuf-es (10-byte varints): not ours, let fromBinary say.
+      if (this.ribType > 0x7fffffff || this.action > 0x7fffffff || this.afi > 0x7fffffff) return false;
+      if (this.safi > 0x7fffffff) return false;
+    }
+    this.attributesStart = this.end;
+    return true;
+  }
+}
