@@ -50,6 +50,12 @@ interface Pending {
 const REQUEST_RETRIES = 3;
 const RETRY_DELAY_MS = 250;
 const REQUEST_TIMEOUT_MS = 30_000;
+/**
+ * Most key and value bytes in one produce request. The broker refuses a partition's batch larger than its
+ * `message.max.bytes` (1 MiB by default) and fails the whole request with it; at 1,000 messages a request that
+ * happens once messages pass 1 kB (a batch of flow records is a few kB), so requests are cut by size as well.
+ */
+const MAX_REQUEST_BYTES = 900 * 1024;
 
 export function createKafkaProducer(
   conn: KafkaConnectionConfig,
@@ -190,8 +196,19 @@ export function createKafkaProducer(
       clearTimeout(timer);
       timer = undefined;
     }
-    const batch = queue.length <= maxBatch ? queue : queue.slice(0, maxBatch);
-    queue = queue.length <= maxBatch ? [] : queue.slice(maxBatch);
+    // At most maxBatch messages and MAX_REQUEST_BYTES of keys and values (at least one message).
+    let count = 0;
+    let bytes = 0;
+    while (
+      count < queue.length &&
+      count < maxBatch &&
+      (count === 0 || bytes + queue[count]!.bytes <= MAX_REQUEST_BYTES)
+    ) {
+      bytes += queue[count]!.bytes;
+      count++;
+    }
+    const batch = count === queue.length ? queue : queue.slice(0, count);
+    queue = count === queue.length ? [] : queue.slice(count);
     inFlight = sendBatch(batch).finally(() => {
       inFlight = undefined;
       drive();

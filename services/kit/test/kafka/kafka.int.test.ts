@@ -166,6 +166,26 @@ describe('kit kafka (real broker)', () => {
     }
   });
 
+  it('cuts requests by size: 1,000 messages of 3 kB in one send all arrive (one request would pass the 1 MiB limit)', async () => {
+    const topic = await topicWith(1);
+    const producer = createKafkaProducer(conn(), { maxBatchMessages: 1000, lingerMs: 0 }, deps());
+    await producer.start();
+    const value = (i: number) => Buffer.concat([Buffer.from(`m${i}:`), Buffer.alloc(3000, i % 256)]);
+    await producer.send(
+      topic,
+      Array.from({ length: 1000 }, (_, i) => ({ key: null, value: value(i) })),
+    );
+    await producer.stop();
+    const reader = recordingConsumer(topic, `test-${randomUUID()}`);
+    await reader.start();
+    await until('1000 messages', () => reader.messages.length >= 1000);
+    await reader.consumer.stop();
+    expect(reader.messages.map((m) => m.value.subarray(0, 8).toString().split(':')[0])).toEqual(
+      Array.from({ length: 1000 }, (_, i) => `m${i}`),
+    );
+    expect(reader.messages.every((m, i) => m.value.equals(value(i)))).toBe(true);
+  });
+
   it('commits only when told to: a consumer that stops without committing is read again from the last commit', async () => {
     const topic = await topicWith(1);
     const producer = createKafkaProducer(conn(), { maxBatchMessages: 1000, lingerMs: 0 }, deps());
