@@ -164,6 +164,8 @@ export const benchmark: Benchmark = {
     'max-batch':
       'Kafka messages (query batches) per warehouse insert at most (dnsProcessor.maxBatchMessages; default 2000)',
     'cpu-prof': 'profile this process during the sustained run; the top functions go into the result',
+    partitions: 'partitions of the benchmark topic (default 3)',
+    'batch-delay-ms': 'longest a query waits in the processor before its insert (dnsProcessor.maxBatchDelayMs; default 1000)',
     collector:
       'process (default: the collector in a child process of its own) or in-process (collector and processor share this process)',
   },
@@ -180,6 +182,8 @@ export const benchmark: Benchmark = {
     const runDrainSeconds = intFlag(args, 'run-drain-seconds', 60);
     const rawSampleOneIn = intFlag(args, 'raw-sample', 1);
     const maxBatchMessages = intFlag(args, 'max-batch', 2000);
+    const partitions = intFlag(args, 'partitions', 3);
+    const maxBatchDelayMs = intFlag(args, 'batch-delay-ms', 1000);
     const profile = args['cpu-prof'] === true;
     const collectorMode = String(args.collector ?? 'process');
     if (collectorMode !== 'process' && collectorMode !== 'in-process') {
@@ -194,7 +198,7 @@ export const benchmark: Benchmark = {
     const connection = { brokers, clientId: `bench-dns-e2e-${randomUUID().slice(0, 8)}` };
     const admin = createKafkaAdmin(connection);
     const topic = `bench-dns-e2e-${randomUUID()}`;
-    await admin.ensureTopics([{ name: topic, partitions: 3, retentionMs: 3_600_000 }]);
+    await admin.ensureTopics([{ name: topic, partitions, retentionMs: 3_600_000 }]);
     const wh = await openTestWarehouse({ prefix: 'kansoku-bench-dns-', processMetrics: false });
     const logger = silentLogger();
     await migrate(wh.warehouse, [ingestLedgerMigration, ...dnsMigrations], { log: logger });
@@ -274,7 +278,7 @@ export const benchmark: Benchmark = {
       { log: logger, metrics: registry },
     );
     const processor = createDnsProcessor(
-      { groupId, maxBatchMessages, maxBatchDelayMs: 1000, rawSampleOneIn },
+      { groupId, maxBatchMessages, maxBatchDelayMs, rawSampleOneIn },
       { consumer, warehouse: wh.warehouse, log: logger, metrics: registry },
     );
     await processor.start();
@@ -596,6 +600,8 @@ export const benchmark: Benchmark = {
         runDrainSeconds,
         rawSampleOneIn,
         maxBatchMessages,
+        maxBatchDelayMs,
+        partitions,
         brokers,
         topic,
       },
