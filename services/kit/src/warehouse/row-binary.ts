@@ -5,29 +5,16 @@
  * a fraction of that. The result goes to the engine as bytes (`Warehouse.insertRowBinary`).
  */
 
+import { GrowableBytes } from './growable-bytes.ts';
+
 const TWO_POW_32 = 4_294_967_296;
 
-export class RowBinaryWriter {
-  private buffer: Buffer;
-  private at = 0;
+export class RowBinaryWriter extends GrowableBytes {
   private rowCount = 0;
-
-  constructor(initialBytes = 1 << 16) {
-    this.buffer = Buffer.allocUnsafe(initialBytes);
-  }
 
   /** Rows ended so far. */
   get rows(): number {
     return this.rowCount;
-  }
-
-  private ensure(bytes: number): void {
-    if (this.at + bytes <= this.buffer.length) return;
-    let size = this.buffer.length * 2;
-    while (size < this.at + bytes) size *= 2;
-    const grown = Buffer.allocUnsafe(size);
-    this.buffer.copy(grown, 0, 0, this.at);
-    this.buffer = grown;
   }
 
   /** UInt8 (also Enum8 values). */
@@ -56,12 +43,6 @@ export class RowBinaryWriter {
     return this;
   }
 
-  /** UInt64 from a non-negative integer Number (exact below 2^53). */
-  uint64Number(value: number): this {
-    const high = Math.floor(value / TWO_POW_32);
-    return this.uint32(value - high * TWO_POW_32).uint32(high);
-  }
-
   /** UInt64 held as a bigint (its low 64 bits, as the protobuf uint64 it came from). */
   uint64(value: bigint): this {
     if (value >= 0n && value <= 0xffff_ffffn) return this.uint32(Number(value)).uint32(0);
@@ -75,11 +56,6 @@ export class RowBinaryWriter {
   dateTime64Ms(ms: number): this {
     const high = Math.floor(ms / TWO_POW_32);
     return this.uint32(ms - high * TWO_POW_32).uint32(high);
-  }
-
-  /** DateTime: UInt32 seconds since the epoch. */
-  dateTime(seconds: number): this {
-    return this.uint32(seconds);
   }
 
   private length(value: number): void {
@@ -125,10 +101,5 @@ export class RowBinaryWriter {
 
   endRow(): void {
     this.rowCount++;
-  }
-
-  /** The rows written, as a view of the writer's buffer (valid until the writer is used again). */
-  bytes(): Buffer {
-    return this.buffer.subarray(0, this.at);
   }
 }

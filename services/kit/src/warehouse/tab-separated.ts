@@ -5,6 +5,8 @@
  * of its values and nothing on the heap. The result goes to the engine as bytes (`insertTabSeparated`).
  */
 
+import { GrowableBytes } from './growable-bytes.ts';
+
 const TAB = 0x09;
 const NEWLINE = 0x0a;
 const BACKSLASH = 0x5c;
@@ -17,31 +19,16 @@ const ZERO = 0x30;
 const UNIX_SECONDS_MIN = 1_000_000_000;
 const UNIX_SECONDS_END = 10_000_000_000;
 
-export class TabSeparatedWriter {
-  private buffer: Buffer;
-  private at = 0;
+export class TabSeparatedWriter extends GrowableBytes {
   private fieldsInRow = 0;
   private rowCount = 0;
   /** The 'YYYY-MM-DD hh:mm:ss' text of the last second written, reused while rows share it. */
   private lastSecond = Number.NaN;
   private readonly secondText = Buffer.alloc(19);
 
-  constructor(initialBytes = 1 << 16) {
-    this.buffer = Buffer.allocUnsafe(initialBytes);
-  }
-
   /** Rows ended so far. */
   get rows(): number {
     return this.rowCount;
-  }
-
-  private ensure(bytes: number): void {
-    if (this.at + bytes <= this.buffer.length) return;
-    let size = this.buffer.length * 2;
-    while (size < this.at + bytes) size *= 2;
-    const grown = Buffer.allocUnsafe(size);
-    this.buffer.copy(grown, 0, 0, this.at);
-    this.buffer = grown;
   }
 
   private separator(): void {
@@ -154,11 +141,6 @@ export class TabSeparatedWriter {
     this.buffer[this.at++] = NEWLINE;
     this.fieldsInRow = 0;
     this.rowCount++;
-  }
-
-  /** The rows written, as a view of the writer's buffer (valid until the writer is used again). */
-  bytes(): Buffer {
-    return this.buffer.subarray(0, this.at);
   }
 }
 
