@@ -6,7 +6,9 @@
  * The collector runs in a child process of its own (load/src/dns/collector-child.ts, built as `kansoku run
  * dns-collector` builds it), as a deployment at these rates runs it: the processor's warehouse inserts are
  * synchronous and would stall the collector's receive loop in a shared process. The processor runs here (chDB is
- * embedded: only the writing process can read it); `--collector in-process` puts the collector back in this
+ * embedded: only the writing process can read it) with the high-rate settings of docs/04-scaling.md: inserts of
+ * up to --max-batch messages or --batch-delay-ms (larger inserts cost the engine less per query; queries wait up
+ * to that delay before they are queryable). `--collector in-process` puts the collector back in this
  * process, as `kansoku up` runs everything. The load comes from the paced dnstap sender in a child process: query/response pairs
  * (CLIENT_QUERY + CLIENT_RESPONSE, two messages each, one DnsQuery record after pairing), the simulator's mix.
  * Without --rate, a probe ladder of --probe-seconds steps finds the highest rate at which nothing is lost
@@ -158,14 +160,15 @@ export const benchmark: Benchmark = {
     'probe-seconds': 'seconds per probe step (default 20)',
     'drain-seconds': 'longest wait after a probe step for its records to reach ClickHouse (default 15)',
     'held-drain-seconds':
-      'a probe step holds its rate when its records are all in ClickHouse this soon after the send (default 5)',
+      'a probe step holds its rate when its records are all in ClickHouse this soon after the send (default 5 + the batch delay)',
     'run-drain-seconds': 'longest wait after the sustained run for its records (default 60)',
     'raw-sample': 'raw rows kept 1 in N (the dnsProcessor.rawSampleOneIn setting; default 1 = every query)',
     'max-batch':
-      'Kafka messages (query batches) per warehouse insert at most (dnsProcessor.maxBatchMessages; default 2000)',
+      'Kafka messages (query batches of ~8 queries) per warehouse insert at most (dnsProcessor.maxBatchMessages; default 8000, the high-rate setting of docs/04-scaling.md)',
     'cpu-prof': 'profile this process during the sustained run; the top functions go into the result',
     partitions: 'partitions of the benchmark topic (default 3)',
-    'batch-delay-ms': 'longest a query waits in the processor before its insert (dnsProcessor.maxBatchDelayMs; default 1000)',
+    'batch-delay-ms':
+      'longest a query waits in the processor before its insert (dnsProcessor.maxBatchDelayMs; default 3000, the high-rate setting of docs/04-scaling.md)',
     collector:
       'process (default: the collector in a child process of its own) or in-process (collector and processor share this process)',
   },
@@ -178,12 +181,13 @@ export const benchmark: Benchmark = {
     }
     const probeSeconds = intFlag(args, 'probe-seconds', 20);
     const drainSeconds = intFlag(args, 'drain-seconds', 15);
-    const heldDrainSeconds = intFlag(args, 'held-drain-seconds', 5);
+    const maxBatchDelayMs = intFlag(args, 'batch-delay-ms', 3000);
+    // A held step's records are all queryable within 5 s of the send's end, beyond the processor's batch delay.
+    const heldDrainSeconds = intFlag(args, 'held-drain-seconds', 5 + Math.ceil(maxBatchDelayMs / 1000));
     const runDrainSeconds = intFlag(args, 'run-drain-seconds', 60);
     const rawSampleOneIn = intFlag(args, 'raw-sample', 1);
-    const maxBatchMessages = intFlag(args, 'max-batch', 2000);
+    const maxBatchMessages = intFlag(args, 'max-batch', 8000);
     const partitions = intFlag(args, 'partitions', 3);
-    const maxBatchDelayMs = intFlag(args, 'batch-delay-ms', 1000);
     const profile = args['cpu-prof'] === true;
     const collectorMode = String(args.collector ?? 'process');
     if (collectorMode !== 'process' && collectorMode !== 'in-process') {
