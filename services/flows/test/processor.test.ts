@@ -1,18 +1,13 @@
-import { create, type MessageInitShape, toBinary } from '@bufbuild/protobuf';
+import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { encodeFlowRecordBatch } from '@kansoku/contracts/flow-record-codec';
-import {
-  FlowProtocol,
-  type FlowRecord,
-  FlowRecordSchema,
-  IpVersion,
-} from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
+import { FlowProtocol, FlowRecordSchema, IpVersion } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import { parseIpAddress } from '@kansoku/contracts/ip-address';
 import { migrate, silentLogger } from '@kansoku/kit';
 import { openTestWarehouse, type TestWarehouse } from '@kansoku/kit/testing/warehouse';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   aggregateFlowRecords,
-  decodeFlowMessage,
+  flowMessageAccumulator,
   RAW_FLOW_COLUMNS,
   rawFlowRows,
   rollupPerHour,
@@ -230,15 +225,12 @@ describe('raw flow rows', () => {
     });
   });
 
-  it('writes the 1-minute, 1-hour and raw tables from one decoded batch', () => {
+  it('writes the 1-minute, 1-hour and raw tables from Kafka messages, as from the records themselves', () => {
     const records = [record({}), record({ timeReceivedNs: at(90) })];
-    const decoded: FlowRecord[] = [];
-    decodeFlowMessage({ value: Buffer.from(encodeFlowRecordBatch(records)) }, decoded);
-    // Same records (compared as bytes: the decoded addresses are views of the message's Buffer).
-    expect(decoded.map((r) => toBinary(FlowRecordSchema, r))).toEqual(
-      records.map((r) => toBinary(FlowRecordSchema, r)),
-    );
-    const outputs = aggregateFlowRecords(decoded);
+    const accumulator = flowMessageAccumulator();
+    accumulator.add({ value: Buffer.from(encodeFlowRecordBatch(records)) });
+    expect(accumulator.size).toBe(2);
+    const outputs = accumulator.outputs();
     expect(
       outputs.map((o) => [o.table, 'rows' in o ? o.rows.length : 'rowBinary' in o ? o.rowBinary.rows : -1]),
     ).toEqual([
@@ -248,5 +240,85 @@ describe('raw flow rows', () => {
     ]);
     const hour = outputs[1];
     expect(hour && 'rows' in hour ? hour.rows[0] : undefined).toMatchObject({ bytes: '3000', flows: 2 });
+    expect(outputs).toEqual(aggregateFlowRecords(records));
+  });
+
+  it('reads the bytes exactly as the records: 5,000 random records, odd ones included', () => {
+    const next = (() => {
+      let a = 12345;
+      return () => {
+        a = (a + 0x6d2b79f5) >>> 0;
+        let t = Math.imul(a ^ (a >>> 15), a | 1);
+        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+      };
+    })();
+    const int = (bits: number) => Math.floor(next() * 2 ** bits);
+    const big = () => (next() < 0.1 ? BigInt(int(32)) * 2n ** 32n + BigInt(int(32)) : BigInt(int(40)));
+    const exporters = ['192.0.2.1', '192.0.2.2', '2001:db8::1'].map(parseIpAddress);
+    const records = Array.from({ length: 5000 }, (_, i) =>
+      record({
+        timeReceivedNs: at(Math.floor(next() * 7200)) + BigInt(int(30)),
+        timeFlowStartNs: next() < 0.2 ? 0n : at(-Math.floor(next() * 600)) + BigInt(int(30)),
+        timeFlowEndNs: at(Math.floor(next() * 600)),
+        exporterAddress: exporters[i % 3]!,
+        observationDomainId: int(32),
+        flowProtocol: int(3) as FlowProtocol,
+        inInterface: int(next() < 0.5 ? 4 : 32),
+        outInterface: int(4),
+        ipVersion: (next() < 0.2 ? IpVersion.V6 : IpVersion.V4) as IpVersion,
+        srcAddress: next() < 0.2 ? parseIpAddress('2001:db8::10') : Uint8Array.of(10, int(8), int(8), int(8)),
+        dstAddress: next() < 0.1 ? new Uint8Array(0) : Uint8Array.of(203, 0, 113, int(8)),
+        srcPort: next() < 0.5 ? 443 : int(16),
+        dstPort: int(16),
+        protocol: next() < 0.5 ? 6 : 17,
+        tcpFlags: int(8),
+        bytes: big(),
+        packets: big(),
+        samplingRate: int(10),
+        rawBytes: big(),
+        rawPackets: big(),
+        srcAs: int(3) === 0 ? 0 : 64_500 + int(3),
+        dstAs: int(32),
+        nextHopAddress: next() < 0.5 ? new Uint8Array(0) : Uint8Array.of(192, 0, 2, 254),
+        srcVlanId: int(12),
+        dstVlanId: int(12),
+        applicationName:
+          ['', 'HTTPS', 'QUIC', 'HTTP', 'DNS', 'アプリ'][int(3) + (next() < 0.5 ? 1 : 0) * 2] ?? '',
+      }),
+    );
+    // An unknown field makes a record take the general decoder; the output must not change.
+    records[7]!.$unknown = [{ no: 99, wireType: 0, data: Uint8Array.of(1) }];
+    const accumulator = flowMessageAccumulator();
+    for (let i = 0; i < records.length; i += 24) {
+      accumulator.add({ value: Buffer.from(encodeFlowRecordBatch(records.slice(i, i + 24))) });
+    }
+    expect(accumulator.size).toBe(5000);
+    const fromBytes = accumulator.outputs();
+    const fromRecords = aggregateFlowRecords(records);
+    expect(fromBytes[0]).toEqual(fromRecords[0]);
+    expect(fromBytes[1]).toEqual(fromRecords[1]);
+    const raw = (o: (typeof fromBytes)[number] | undefined) =>
+      o && 'rowBinary' in o ? o.rowBinary.data : undefined;
+    expect(Buffer.compare(raw(fromBytes[2])!, raw(fromRecords[2])!)).toBe(0);
+    // The minute sums are the records' sums.
+    const total = (rows: Record<string, unknown>[], key: string) =>
+      rows.reduce((a, r) => a + BigInt(r[key] as string), 0n);
+    const minute = fromBytes[0] && 'rows' in fromBytes[0] ? fromBytes[0].rows : [];
+    expect(total(minute, 'bytes')).toBe(records.reduce((a, r) => a + r.bytes, 0n));
+    expect(minute.reduce((a, r) => a + (r.flows as number), 0)).toBe(5000);
+  });
+
+  it('skips and counts a record whose bytes are invalid inside a batch, and refuses a batch that is not one', () => {
+    const good = encodeFlowRecordBatch([record({ bytes: 7n })]);
+    // Field 1 framing a 3-byte record that is a truncated varint: the record is skipped, its neighbours kept.
+    const bad = Uint8Array.from([0x0a, 3, 0x08, 0xff, 0xff]);
+    const accumulator = flowMessageAccumulator();
+    accumulator.add({ value: Buffer.from([...good, ...bad, ...good]) });
+    expect(accumulator.size).toBe(2);
+    expect(accumulator.skipped).toBe(1);
+    // A length past the end: not a batch at all; nothing is added.
+    expect(() => accumulator.add({ value: Buffer.from([0x0a, 50, 1, 2]) })).toThrow();
+    expect(accumulator.size).toBe(2);
   });
 });

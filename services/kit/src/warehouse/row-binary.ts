@@ -83,14 +83,23 @@ export class RowBinaryWriter extends GrowableBytes {
     return this;
   }
 
-  /** An IPv4 address from 4 octets as the dotted text of a String column, without making a string. */
-  ipv4Text(octets: Uint8Array): this {
+  /** String column from bytes already in UTF-8: `length` bytes of `bytes` from `at`. */
+  bytesString(bytes: Uint8Array, at = 0, length = bytes.length - at): this {
+    this.ensure(length + 5);
+    this.length(length);
+    for (let i = 0; i < length; i++) this.buffer[this.at + i] = bytes[at + i]!;
+    this.at += length;
+    return this;
+  }
+
+  /** An IPv4 address (4 octets of `octets` from `at`) as the dotted text of a String column, without a string. */
+  ipv4Text(octets: Uint8Array, at = 0): this {
     this.ensure(16);
     const lengthAt = this.at++;
     const start = this.at;
     for (let i = 0; i < 4; i++) {
       if (i > 0) this.buffer[this.at++] = 0x2e;
-      const v = octets[i]!;
+      const v = octets[at + i]!;
       if (v >= 100) this.buffer[this.at++] = 0x30 + Math.floor(v / 100);
       if (v >= 10) this.buffer[this.at++] = 0x30 + (Math.floor(v / 10) % 10);
       this.buffer[this.at++] = 0x30 + (v % 10);
