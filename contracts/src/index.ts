@@ -2,7 +2,7 @@
 // domain (as namespaces, since domains may reuse a type name such as IpVersion), and address helpers.
 //
 //   import { bgp, encode, topics } from '@kansoku/contracts';
-//   const bytes = encode(topics.bgpUpdates, create(bgp.RouteUpdateSchema, { ... }));
+//   const bytes = encode(topics.bgpPeers, create(bgp.PeerEventSchema, { ... }));
 //
 // A domain's generated module can also be imported directly:
 // `@kansoku/contracts/gen/kansoku/bgp/v1/bgp_pb`.
@@ -14,6 +14,7 @@ export {
   encodeFlowRecordBatch,
 } from './flow-record-codec.ts';
 export * as bgp from './gen/kansoku/bgp/v1/bgp_pb.ts';
+export * as bgpV2 from './gen/kansoku/bgp/v2/bgp_pb.ts';
 export * as dns from './gen/kansoku/dns/v1/dns_pb.ts';
 export * as dnsV2 from './gen/kansoku/dns/v2/dns_pb.ts';
 export * as flows from './gen/kansoku/flows/v1/flows_pb.ts';
@@ -21,6 +22,7 @@ export * as flowsV2 from './gen/kansoku/flows/v2/flows_pb.ts';
 export * as rtp from './gen/kansoku/rtp/v1/rtp_pb.ts';
 export * as threats from './gen/kansoku/threats/v1/threats_pb.ts';
 export { formatIpAddress, formatMacAddress, InvalidIpAddressError, parseIpAddress } from './ip-address.ts';
+export { encodeRouteUpdateBatch, forEachRouteUpdate } from './route-update-batch.ts';
 export {
   allTopics,
   DNS_CLIENT_SHARDS,

@@ -3,12 +3,8 @@
 // `decode` and `keyOf` so that a topic's payload is always the message registered here.
 
 import { type DescMessage, fromBinary, type MessageShape, toBinary } from '@bufbuild/protobuf';
-import {
-  type PeerEvent,
-  PeerEventSchema,
-  type RouteUpdate,
-  RouteUpdateSchema,
-} from './gen/kansoku/bgp/v1/bgp_pb.ts';
+import { type PeerEvent, PeerEventSchema, type RouteUpdate } from './gen/kansoku/bgp/v1/bgp_pb.ts';
+import { RouteUpdateBatchSchema } from './gen/kansoku/bgp/v2/bgp_pb.ts';
 import { DnsQueryBatchSchema } from './gen/kansoku/dns/v2/dns_pb.ts';
 import { FlowRecordBatchSchema } from './gen/kansoku/flows/v2/flows_pb.ts';
 import { RtcpReportSchema, RtpStreamSecondSchema } from './gen/kansoku/rtp/v1/rtp_pb.ts';
@@ -114,14 +110,15 @@ export const topics = {
     retentionMs: DAY_MS,
   }),
   bgpUpdates: defineTopic({
-    name: 'kansoku.bgp.updates.v1',
+    name: 'kansoku.bgp.updates.v2',
     domain: 'bgp',
-    description: 'One prefix announced or withdrawn by one peer in one RIB (BMP and MRT)',
-    schema: RouteUpdateSchema,
+    description:
+      'Prefixes announced or withdrawn by one peer in one RIB (BMP and MRT), one RouteUpdate each; in batches of one peer',
+    schema: RouteUpdateBatchSchema,
     key: {
       kind: 'peer',
-      description: '`<router address>|<peer distinguisher>|<peer address>`',
-      of: peerKey,
+      description: "`<router address>|<peer distinguisher>|<peer address>` of the batch's updates",
+      of: (batch) => (batch.updates[0] === undefined ? '' : peerKey(batch.updates[0])),
     },
     defaultPartitions: 6,
     retentionMs: 7 * DAY_MS,
@@ -133,7 +130,7 @@ export const topics = {
     schema: PeerEventSchema,
     key: {
       kind: 'peer',
-      description: '`<router address>|<peer distinguisher>|<peer address>`, as for kansoku.bgp.updates.v1',
+      description: '`<router address>|<peer distinguisher>|<peer address>`, as for kansoku.bgp.updates.v2',
       of: peerKey,
     },
     defaultPartitions: 1,

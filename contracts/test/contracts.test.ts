@@ -11,7 +11,8 @@ import {
   toBinary,
 } from '@bufbuild/protobuf';
 import { describe, expect, it } from 'vitest';
-import { PeerSchema } from '../src/gen/kansoku/bgp/v1/bgp_pb.ts';
+import { PeerSchema, RouteUpdateSchema } from '../src/gen/kansoku/bgp/v1/bgp_pb.ts';
+import { RouteUpdateBatchSchema } from '../src/gen/kansoku/bgp/v2/bgp_pb.ts';
 import { DnsQuerySchema } from '../src/gen/kansoku/dns/v1/dns_pb.ts';
 import { DnsQueryBatchSchema } from '../src/gen/kansoku/dns/v2/dns_pb.ts';
 import { FlowRecordSchema } from '../src/gen/kansoku/flows/v1/flows_pb.ts';
@@ -21,6 +22,8 @@ import {
   allTopics,
   decode,
   encode,
+  encodeRouteUpdateBatch,
+  forEachRouteUpdate,
   keyOf,
   type RegisteredTopic,
   TOPIC_NAME_PATTERN,
@@ -146,11 +149,26 @@ describe('golden vectors', () => {
     });
   });
 
-  it('carry FlowRecord only inside FlowRecordBatch, DnsQuery inside DnsQueryBatch, every other fixture on a topic', () => {
+  it('carry FlowRecord only inside FlowRecordBatch, DnsQuery inside DnsQueryBatch, RouteUpdate inside RouteUpdateBatch, every other fixture on a topic', () => {
     expect(goldenFixtures.filter((fixture) => !topicFixtures.includes(fixture)).map((f) => f.name)).toEqual([
       'kansoku.flows.v1.FlowRecord',
+      'kansoku.bgp.v1.RouteUpdate',
       'kansoku.dns.v1.DnsQuery',
     ]);
+    const route = readGolden(fixtureOf(RouteUpdateSchema));
+    const routes = readGolden(fixtureOf(RouteUpdateBatchSchema));
+    expect(routes[0]).toBe(0x0a);
+    expect(Buffer.from(routes).indexOf(Buffer.from(route))).toBeGreaterThan(0);
+    // The batch codec frames already-encoded routes exactly as toBinary does, and visits them back.
+    const second = toBinary(RouteUpdateSchema, decode(topics.bgpUpdates, routes).updates[1]!);
+    expect(encodeRouteUpdateBatch([route, second])).toEqual(routes);
+    const visited: string[] = [];
+    expect(
+      forEachRouteUpdate(routes, (bytes, start, end) =>
+        visited.push(Buffer.from(bytes.subarray(start, end)).toString('hex')),
+      ),
+    ).toBe(2);
+    expect(visited).toEqual([Buffer.from(route).toString('hex'), Buffer.from(second).toString('hex')]);
     const query = readGolden(fixtureOf(DnsQuerySchema));
     const queries = readGolden(fixtureOf(DnsQueryBatchSchema));
     expect(queries[0]).toBe(0x0a);
@@ -180,7 +198,7 @@ describe('topic registry', () => {
     expect(names).toEqual(
       expect.arrayContaining([
         'kansoku.flows.records.v2',
-        'kansoku.bgp.updates.v1',
+        'kansoku.bgp.updates.v2',
         'kansoku.bgp.peers.v1',
         'kansoku.dns.queries.v2',
         'kansoku.rtp.stream-stats.v1',
@@ -263,7 +281,7 @@ describe('topic registry', () => {
 describe('record keys', () => {
   const expectedKeys: Record<string, string> = {
     'kansoku.flows.v2.FlowRecordBatch': '192.0.2.1',
-    'kansoku.bgp.v1.RouteUpdate': '192.0.2.254|279172874240100|198.51.100.7',
+    'kansoku.bgp.v2.RouteUpdateBatch': '192.0.2.254|279172874240100|198.51.100.7',
     'kansoku.bgp.v1.PeerEvent.up': '192.0.2.254|279172874240100|198.51.100.7',
     'kansoku.bgp.v1.PeerEvent.down': '192.0.2.254|279172874240100|198.51.100.7',
     'kansoku.bgp.v1.PeerEvent.stats': '192.0.2.254|279172874240100|198.51.100.7',
@@ -291,13 +309,21 @@ describe('record keys', () => {
   });
 
   it('keys a BGP peer by router, distinguisher and peer, whatever the update', () => {
-    const update = create(topics.bgpUpdates.schema, {
+    const update = create(RouteUpdateSchema, {
       routerAddress: parseIpAddress('2001:db8::1'),
       peer: create(PeerSchema, { address: parseIpAddress('2001:db8::2'), distinguisher: 0n }),
       prefixLength: 24,
     });
-    expect(keyOf(topics.bgpUpdates, update)).toBe('2001:db8::1|0|2001:db8::2');
-    expect(keyOf(topics.bgpUpdates, create(topics.bgpUpdates.schema, {}))).toBe('|0|');
+    expect(keyOf(topics.bgpUpdates, create(topics.bgpUpdates.schema, { updates: [update] }))).toBe(
+      '2001:db8::1|0|2001:db8::2',
+    );
+    expect(
+      keyOf(
+        topics.bgpUpdates,
+        create(topics.bgpUpdates.schema, { updates: [create(RouteUpdateSchema, {})] }),
+      ),
+    ).toBe('|0|');
+    expect(keyOf(topics.bgpUpdates, create(topics.bgpUpdates.schema, {}))).toBe('');
   });
 
   it('falls back from entity uid to MAC, then IP, then no key', () => {

@@ -213,8 +213,10 @@ describe.skipIf(!haveGobgp || !haveMrt)('gobgpd → BMP → bgp-station → Kafk
       async onBatch(batch) {
         for (const message of batch.messages) {
           if (batch.topic === updatesTopic) {
-            rib.applyUpdate(decode(topics.bgpUpdates, message.value) as RouteUpdate);
-            updatesSeen++;
+            for (const update of decode(topics.bgpUpdates, message.value).updates) {
+              rib.applyUpdate(update);
+              updatesSeen++;
+            }
           } else {
             const event = decode(topics.bgpPeers, message.value);
             events.push(event);

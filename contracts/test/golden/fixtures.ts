@@ -17,9 +17,11 @@ import {
   PeerType,
   RibType,
   RouteAction,
+  type RouteUpdate,
   RouteUpdateSchema,
   Safi,
 } from '../../src/gen/kansoku/bgp/v1/bgp_pb.ts';
+import { RouteUpdateBatchSchema } from '../../src/gen/kansoku/bgp/v2/bgp_pb.ts';
 import {
   DnsEventSource,
   IpVersion as DnsIpVersion,
@@ -175,6 +177,26 @@ const routeUpdate = fixture(RouteUpdateSchema, {
   med: 120,
   origin: Origin.INCOMPLETE,
   atomicAggregate: true,
+});
+
+// The Kafka message of kansoku.bgp.updates.v2: the update above and a withdrawal of an IPv4 prefix by the same peer.
+const routeUpdateBatch = fixture(RouteUpdateBatchSchema, {
+  updates: [
+    routeUpdate.message as RouteUpdate,
+    create(RouteUpdateSchema, {
+      timeReceivedNs: T0_NS + 6_000_000n,
+      timeObservedNs: T0_NS + 1_000_000n,
+      routerAddress: ip('192.0.2.254'),
+      peer,
+      ribType: RibType.ADJ_RIB_IN_POST_POLICY,
+      source: FeedSource.BMP,
+      action: RouteAction.WITHDRAW,
+      afi: Afi.IPV4,
+      safi: Safi.UNICAST,
+      prefix: ip('203.0.113.0'),
+      prefixLength: 24,
+    }),
+  ],
 });
 
 const peerEventBase = {
@@ -466,6 +488,7 @@ export const goldenFixtures: readonly GoldenFixture[] = [
   flowRecord,
   flowRecordBatch,
   routeUpdate,
+  routeUpdateBatch,
   peerUp,
   peerDown,
   peerStats,

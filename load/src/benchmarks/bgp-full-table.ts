@@ -14,12 +14,12 @@
 
 import { fork } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { create } from '@bufbuild/protobuf';
-import { encode, topics } from '@kansoku/contracts';
+import { create, toBinary } from '@bufbuild/protobuf';
+import { encodeRouteUpdateBatch } from '@kansoku/contracts';
 import {
   FeedSource,
   RibType,
@@ -65,6 +65,44 @@ function machineBusySeconds(): number {
   return ms / 1000;
 }
 
+/**
+ * CPU seconds of this process's threads by thread name (Linux /proc; empty elsewhere): the main thread (the
+ * station, the processor and the Kafka clients share it) apart from V8's GC helpers, libuv's pool and the
+ * embedded warehouse's threads.
+ */
+function threadCpuSeconds(): Map<string, number> {
+  const out = new Map<string, number>();
+  let tasks: string[];
+  try {
+    tasks = readdirSync('/proc/self/task');
+  } catch {
+    return out;
+  }
+  const ticks = 100;
+  for (const tid of tasks) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const name = tid === String(process.pid) ? 'main' : stat.slice(stat.indexOf('(') + 1, close);
+      const fields = stat.slice(close + 2).split(' ');
+      const seconds = (Number(fields[11]) + Number(fields[12])) / ticks;
+      out.set(name, (out.get(name) ?? 0) + seconds);
+    } catch {
+      // The thread ended.
+    }
+  }
+  return out;
+}
+
+function threadCpuDelta(before: Map<string, number>, after: Map<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, seconds] of after) {
+    const delta = seconds - (before.get(name) ?? 0);
+    if (delta >= 0.05) out[name] = Math.round(delta * 100) / 100;
+  }
+  return out;
+}
+
 async function settle(): Promise<void> {
   const gc = (globalThis as { gc?: () => void }).gc;
   for (let i = 0; i < 3; i++) {
@@ -104,6 +142,12 @@ async function processorAlone(ipv4: number, ipv6: number, timeoutSeconds: number
     };
     const receivedNs = BigInt(Date.now()) * 1_000_000n;
     let batch: { key: string; value: Uint8Array }[] = [];
+    let pendingRoutes: Uint8Array[] = [];
+    const closeBatch = () => {
+      if (pendingRoutes.length === 0) return;
+      batch.push({ key: '192.0.2.1|0|198.51.100.1', value: encodeRouteUpdateBatch(pendingRoutes) });
+      pendingRoutes = [];
+    };
     for (const group of syntheticFullTable({ ipv4Routes: ipv4, ipv6Routes: ipv6, seed: 2017 })) {
       for (const prefix of group.prefixes) {
         const update = create(RouteUpdateSchema, {
@@ -124,14 +168,17 @@ async function processorAlone(ipv4: number, ipv6: number, timeoutSeconds: number
           med: group.med,
           origin: 1,
         });
-        batch.push({ key: '192.0.2.1|0|198.51.100.1', value: encode(topics.bgpUpdates, update) });
+        // As the station publishes them: RouteUpdateBatches of up to 500 routes of the peer.
+        pendingRoutes.push(toBinary(RouteUpdateSchema, update));
+        if (pendingRoutes.length === 500) closeBatch();
         routes++;
       }
-      if (batch.length >= 20_000) {
+      if (batch.length >= 100) {
         await producer.send(updatesTopic, batch);
         batch = [];
       }
     }
+    closeBatch();
     if (batch.length > 0) await producer.send(updatesTopic, batch);
     await settle();
     const before = memoryNow();
@@ -314,6 +361,7 @@ export const benchmark: Benchmark = {
       const before = memoryNow();
       const sent = next();
       const cpuStarted = cpuSeconds();
+      const threadsStarted = threadCpuSeconds();
       const machineStarted = machineBusySeconds();
       const loadBefore = os.loadavg();
       const goAt = Date.now();
@@ -336,6 +384,7 @@ export const benchmark: Benchmark = {
       }
       const convergedAt = Date.now();
       const mainCpu = cpuSeconds() - cpuStarted;
+      const threadCpu = threadCpuDelta(threadsStarted, threadCpuSeconds());
       const machineCpu = machineBusySeconds() - machineStarted;
       const report = sentReport ?? (await sent);
       if (report.type !== 'sent')
@@ -369,6 +418,7 @@ export const benchmark: Benchmark = {
         // of the machine together (sender, broker, anyone else), against the cores × seconds there were.
         cpu_seconds_station_and_processor: Math.round(mainCpu * 100) / 100,
         routes_per_cpu_second: Math.round(routes / Math.max(0.001, mainCpu)),
+        cpu_seconds_by_thread: threadCpu,
         cpu_seconds_machine: Math.round(machineCpu * 100) / 100,
         cpu_seconds_available: Math.round(((convergedAt - goAt) / 1000) * os.cpus().length * 100) / 100,
         load_average_before: loadBefore.map((l) => Math.round(l * 100) / 100),

@@ -64,7 +64,10 @@ async function ours(file: string, publish: boolean): Promise<Sample> {
               ? ribRecordUpdates(record, context, peers)
               : tableDumpUpdates(record, context, peers);
           for (const update of mapped.updates) {
-            bytes += encodeRouteUpdate(update).length + keyOf(topics.bgpUpdates, update).length;
+            bytes +=
+              encodeRouteUpdate(update).length +
+              keyOf(topics.bgpUpdates, { $typeName: 'kansoku.bgp.v2.RouteUpdateBatch', updates: [update] })
+                .length;
           }
         }
         break;
@@ -77,7 +80,10 @@ async function ours(file: string, publish: boolean): Promise<Sample> {
           entries += routes.announced.length + routes.withdrawn.length;
           if (publish) {
             for (const update of bgp4mpUpdates(record, context, peers).updates) {
-              bytes += encodeRouteUpdate(update).length + keyOf(topics.bgpUpdates, update).length;
+              bytes +=
+                encodeRouteUpdate(update).length +
+                keyOf(topics.bgpUpdates, { $typeName: 'kansoku.bgp.v2.RouteUpdateBatch', updates: [update] })
+                  .length;
             }
           }
         }

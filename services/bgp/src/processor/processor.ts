@@ -1,5 +1,5 @@
 /**
- * bgp-processor: keeps the live RIB from `kansoku.bgp.updates.v1` and `kansoku.bgp.peers.v1` and writes what the
+ * bgp-processor: keeps the live RIB from `kansoku.bgp.updates.v2` and `kansoku.bgp.peers.v1` and writes what the
  * NOC reads over time (tables.ts): routes by prefix length per family per peer every minute, update/withdraw
  * rates, the peer timeline and state, and the current origin AS of every prefix. The RIB also answers
  * IP → origin AS (in process and over NATS) and feeds the detectors.
@@ -22,6 +22,7 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { fromBinary } from '@bufbuild/protobuf';
+import { forEachRouteUpdate } from '@kansoku/contracts';
 import {
   PeerEventSchema,
   PeerEventType,
@@ -104,7 +105,16 @@ interface RateCell {
 
 const INSERT_CHUNK = 100_000;
 
-const dateTime64 = (ms: number): string => new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+let lastDateMs = Number.NaN;
+let lastDateText = '';
+/** `2026-11-25 03:04:05.678`; the last one is remembered (rows made in one turn share their millisecond). */
+const dateTime64 = (ms: number): string => {
+  if (ms !== lastDateMs) {
+    lastDateText = new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+    lastDateMs = ms;
+  }
+  return lastDateText;
+};
 const dateTime = (ms: number): string => dateTime64(Math.floor(ms / 1000) * 1000).slice(0, 19);
 
 export function createBgpProcessor(config: BgpProcessorConfig, deps: BgpProcessorDeps): BgpProcessor {
@@ -169,18 +179,42 @@ export function createBgpProcessor(config: BgpProcessorConfig, deps: BgpProcesso
   let updates = 0;
   let peerEvents = 0;
 
+  /**
+   * Origin changes of prefixes still in the RIB, by family and prefix id: (origin, ms). Their rows are made when
+   * they are taken (once per prefix per flush, however often it changed). A prefix that leaves the RIB (its id
+   * may then be reused) gets its row at once, in `originRows`; a later change of the same prefix replaces it
+   * when taken (`takePending` writes the id entries last).
+   */
+  let originChanges: [Map<number, [number, number]>, Map<number, [number, number]>] = [new Map(), new Map()];
+
+  const originRow = (family: Family, prefixId: number, origin: number, present: number, ms: number) => {
+    const table = family === 4 ? rib.prefixes4 : rib.prefixes6;
+    const address = formatIpAddress(table.address(prefixId));
+    const length = table.length(prefixId);
+    return {
+      key: `${family}|${address}/${length}`,
+      row: {
+        afi: family === 4 ? 1 : 2,
+        prefix: address,
+        prefix_length: length,
+        origin_as: origin,
+        present,
+        updated: dateTime64(ms),
+      },
+    };
+  };
+
   const originObserver: RibObserver = {
     onOriginChange(family: Family, prefixId, _previous, current) {
-      const text = rib.prefixText(family, prefixId);
-      const slash = text.lastIndexOf('/');
-      originRows.set(`${family}|${text}`, {
-        afi: family === 4 ? 1 : 2,
-        prefix: text.slice(0, slash),
-        prefix_length: Number(text.slice(slash + 1)),
-        origin_as: current,
-        present: (family === 4 ? rib.prefixes4 : rib.prefixes6).routes(prefixId) > 0 ? 1 : 0,
-        updated: dateTime64(now()),
-      });
+      const changes = originChanges[family === 4 ? 0 : 1];
+      if ((family === 4 ? rib.prefixes4 : rib.prefixes6).routes(prefixId) > 0) {
+        changes.set(prefixId, [current, now()]);
+        return;
+      }
+      // The prefix is about to leave the RIB: its row now, while its id still names it.
+      changes.delete(prefixId);
+      const { key, row } = originRow(family, prefixId, current, 0, now());
+      originRows.set(key, row);
     },
     ...(detectors === undefined
       ? {}
@@ -313,28 +347,34 @@ export function createBgpProcessor(config: BgpProcessorConfig, deps: BgpProcesso
 
   const reader = new RouteUpdateReader();
 
+  /** One route of a RouteUpdateBatch (bytes[start, end)): counted in the rates, applied to the RIB. */
+  const applyRoute = (bytes: Uint8Array, start: number, end: number): boolean => {
+    // Rates count what the routers sent, including updates the RIB ignores as older than a Peer Down.
+    if (reader.read(bytes, start, end)) {
+      const peer = rib.peerOfRead(reader);
+      // Applied first: a malformed attribute set throws before it is counted, as fromBinary would.
+      const done = rib.applyRead(reader, peer);
+      countRateRead(reader, peer);
+      return done;
+    }
+    const update = fromBinary(RouteUpdateSchema, bytes.subarray(start, end));
+    countRate(update);
+    return rib.applyUpdate(update);
+  };
+
   const onBatch = async (batch: IncomingBatch) => {
     const isUpdates = batch.topic === config.updatesTopic;
     let applied = 0;
     let ignored = 0;
+    const visit = (bytes: Uint8Array, start: number, end: number) => {
+      if (applyRoute(bytes, start, end)) applied++;
+      else ignored++;
+      updates++;
+    };
     for (const message of batch.messages) {
       try {
         if (isUpdates) {
-          let done: boolean;
-          // Rates count what the routers sent, including updates the RIB ignores as older than a Peer Down.
-          if (reader.read(message.value)) {
-            const peer = rib.peerOfRead(reader);
-            // Applied first: a malformed attribute set throws before it is counted, as fromBinary would.
-            done = rib.applyRead(reader, peer);
-            countRateRead(reader, peer);
-          } else {
-            const update = fromBinary(RouteUpdateSchema, message.value);
-            countRate(update);
-            done = rib.applyUpdate(update);
-          }
-          if (done) applied++;
-          else ignored++;
-          updates++;
+          forEachRouteUpdate(message.value, visit);
         } else {
           applyPeerEvent(message.value);
           messages.inc({ kind: 'peer', outcome: 'applied' });
@@ -382,12 +422,24 @@ export function createBgpProcessor(config: BgpProcessorConfig, deps: BgpProcesso
     origins: Record<string, unknown>[];
   }
 
+  /** Origin rows: those of prefixes that left, then (replacing them) those of prefixes in the RIB. */
+  const takeOrigins = (): Record<string, unknown>[] => {
+    for (const family of [4, 6] as const) {
+      for (const [prefixId, [origin, ms]] of originChanges[family === 4 ? 0 : 1]) {
+        const { key, row } = originRow(family, prefixId, origin, 1, ms);
+        originRows.set(key, row);
+      }
+    }
+    originChanges = [new Map(), new Map()];
+    return [...originRows.values()];
+  };
+
   /** Takes the rows waiting to be written (synchronously: a consistent cut with the RIB and the offsets). */
   const takePending = (): PendingRows => {
     const pending = {
       rateRows: [...rates.values()],
       events: peerEventRows,
-      origins: [...originRows.values()],
+      origins: takeOrigins(),
     };
     rates.clear();
     lastRate = undefined;

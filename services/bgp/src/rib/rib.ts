@@ -223,7 +223,7 @@ export class Rib {
     return state;
   }
 
-  /** Applies one update from `kansoku.bgp.updates.v1`; false when it was ignored (stale or not unicast IP). */
+  /** Applies one update from `kansoku.bgp.updates.v2`; false when it was ignored (stale or not unicast IP). */
   applyUpdate(update: RouteUpdate): boolean {
     const family: Family | undefined = update.afi === 1 ? 4 : update.afi === 2 ? 6 : undefined;
     if (family === undefined || (update.safi !== 1 && update.safi !== 0)) return false;
@@ -305,17 +305,17 @@ export class Rib {
 
   /**
    * Applies the RouteUpdate `reader` has just read (`peer`: `peerOfRead(reader)`), exactly as
-   * `applyUpdate(fromBinary(RouteUpdateSchema, reader.bytes))` would: the attribute set is found by its bytes
+   * `applyUpdate(fromBinary(RouteUpdateSchema, <the bytes read>))` would: the attribute set is found by its bytes
    * and decoded only when new. Throws what fromBinary throws on a malformed message.
    */
   applyRead(reader: RouteUpdateReader, peer: EncodedPeer): boolean {
     const bytes = reader.bytes;
     const family: Family | undefined = reader.afi === 1 ? 4 : reader.afi === 2 ? 6 : undefined;
     const start = reader.attributesStart;
-    const end = bytes.length;
+    const end = reader.end;
     if (reader.action !== RouteAction.ANNOUNCE && start !== end) {
       // Our producers write no attributes on a withdrawal; anything else takes the general path.
-      return this.applyUpdate(fromBinary(RouteUpdateSchema, bytes));
+      return this.applyGeneral(reader);
     }
     let attributeId = -1;
     let originAs = 0;
@@ -326,9 +326,7 @@ export class Rib {
       else {
         // A new set: decoded once, and taken as it is only when it is the canonical encoding of its values.
         const decoded = fromBinary(RouteUpdateSchema, bytes.subarray(start, end));
-        if (!sameBytes(encodeRouteAttributes(decoded), bytes, start, end)) {
-          return this.applyUpdate(fromBinary(RouteUpdateSchema, bytes));
-        }
+        if (!sameBytes(encodeRouteAttributes(decoded), bytes, start, end)) return this.applyGeneral(reader);
         originAs = decoded.originAs;
       }
     }
@@ -364,6 +362,11 @@ export class Rib {
       return true;
     }
     return false;
+  }
+
+  /** The message `reader` read, through fromBinary and `applyUpdate`. */
+  private applyGeneral(reader: RouteUpdateReader): boolean {
+    return this.applyUpdate(fromBinary(RouteUpdateSchema, reader.bytes.subarray(reader.start, reader.end)));
   }
 
   /** Announces a route on a peer's RIB (the route with the same prefix and path id is replaced). */

@@ -35,8 +35,10 @@ export class RouteUpdateReader {
   pathId = 0;
   /** Where fields 13-22 start (the message's end when it has none). */
   attributesStart = 0;
+  /** Where the message starts and ends in `bytes`. */
+  start = 0;
+  end = 0;
   private at = 0;
-  private end = 0;
   /** A 32-bit varint was longer than 5 bytes, or a varint ran past the end. */
   private bad = false;
 
@@ -94,11 +96,12 @@ export class RouteUpdateReader {
     this.bad = true;
   }
 
-  /** Reads `bytes`; false when the fast path does not take it (see above). */
-  read(bytes: Uint8Array): boolean {
+  /** Reads the RouteUpdate in `bytes[start, end)`; false when the fast path does not take it (see above). */
+  read(bytes: Uint8Array, start = 0, end = bytes.length): boolean {
     this.bytes = bytes;
-    this.at = 0;
-    this.end = bytes.length;
+    this.start = start;
+    this.at = start;
+    this.end = end;
     this.bad = false;
     this.receivedMs = 0;
     this.routerStart = this.routerEnd = 0;

@@ -29,13 +29,20 @@ export const bgpStationSchema = Type.Object({
     minimum: 1,
     default: 200_000,
     description:
-      'Messages decoded but not yet acknowledged by Kafka; at this bound the station stops reading from the ' +
+      'Routes and peer events decoded but not yet acknowledged by Kafka; at this bound the station stops reading from the ' +
       'routers (TCP back-pressure) until half of them are acknowledged. Routes are never dropped for it',
   }),
   maxSendMessages: Type.Integer({
     minimum: 1,
     default: 10_000,
-    description: 'Messages handed to the Kafka producer in one call',
+    description: 'Kafka messages handed to the producer in one call',
+  }),
+  maxRoutesPerMessage: Type.Integer({
+    minimum: 1,
+    default: 500,
+    description:
+      'Routes of one peer carried by one Kafka message (RouteUpdateBatch) at most; consecutive routes of a peer ' +
+      'share a message, which costs the station, the broker and the processor far less than one message each',
   }),
   maxPeersPerRouter: Type.Integer({
     minimum: 1,

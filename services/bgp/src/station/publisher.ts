@@ -13,9 +13,14 @@
  *
  * Order: kit's producer sends one request at a time from one FIFO queue, so messages keep the order of the
  * `publish` calls, per topic and per key.
+ *
+ * Routes travel in `RouteUpdateBatch`es (`kansoku.bgp.updates.v2`): consecutive routes of one peer (one record
+ * key) go into one Kafka message of at most `maxRoutesPerMessage` routes, closed when another peer's route or a
+ * peer event comes, or when the buffered messages are handed to the producer (the next turn of the event loop),
+ * so batching adds no wait. Counts and the back-pressure bound are in routes, not Kafka messages.
  */
 
-import { encode, keyOf, topics } from '@kansoku/contracts';
+import { encode, encodeRouteUpdateBatch, keyOf, topics } from '@kansoku/contracts';
 import type { Peer, PeerEvent, RouteUpdate } from '@kansoku/contracts/gen/kansoku/bgp/v1/bgp_pb';
 import { errorMessage, type KafkaProducer, type OutgoingMessage } from '@kansoku/kit';
 import { createRateLimitedLog, type WarnLogger } from '@kansoku/kit/net/rate-limited-log';
@@ -26,6 +31,8 @@ export interface BgpPublisherConfig {
   peersTopic: string;
   maxQueued: number;
   maxSend: number;
+  /** Routes in one Kafka message at most (default 500). */
+  maxRoutesPerMessage?: number;
 }
 
 export interface BgpPublisherMetrics {
@@ -72,6 +79,11 @@ interface Run<Owner> {
   topic: string;
   messages: OutgoingMessage[];
   owners: Set<Owner>;
+  /** Routes and peer events in `messages` and the open batch (what `outstanding` counts). */
+  items: number;
+  /** The routes of the batch still open (updates topic): one peer's, `batchKey`. */
+  batch: Uint8Array[];
+  batchKey: Buffer | undefined;
 }
 
 /**
@@ -79,31 +91,30 @@ interface Run<Owner> {
  * the replay share one Peer object among all the routes of a peer, and formatting two addresses per route
  * showed in profiles.
  */
-const routeKeys = new WeakMap<object, { router: Uint8Array; key: string }>();
+const routeKeys = new WeakMap<object, { router: Uint8Array; key: Buffer }>();
 
-function routeKey(update: RouteUpdate): string {
+function routeKey(update: RouteUpdate): Buffer {
   const peer = update.peer;
-  if (peer === undefined) return keyOf(topics.bgpUpdates, update);
+  if (peer === undefined) return routeKeyOf(update.routerAddress, peer);
   const cached = routeKeys.get(peer);
   if (cached !== undefined && cached.router === update.routerAddress) return cached.key;
-  const key = keyOf(topics.bgpUpdates, update);
+  const key = routeKeyOf(update.routerAddress, peer);
   routeKeys.set(peer, { router: update.routerAddress, key });
   return key;
 }
 
 /**
  * The record key of the routes of one peer of one router, as bytes (what kit's producer would make of the
- * string key for every message otherwise); the same text as `keyOf(topics.bgpUpdates, update)`.
+ * string key for every message otherwise): `keyOf(topics.bgpUpdates, batch)` of their batches.
  */
-export function routeKeyOf(routerAddress: Uint8Array, peer: Peer): Buffer {
+export function routeKeyOf(routerAddress: Uint8Array, peer: Peer | undefined): Buffer {
+  const update = { $typeName: 'kansoku.bgp.v1.RouteUpdate', routerAddress, peer } as RouteUpdate;
   return Buffer.from(
-    keyOf(topics.bgpUpdates, {
-      $typeName: 'kansoku.bgp.v1.RouteUpdate',
-      routerAddress,
-      peer,
-    } as RouteUpdate),
+    keyOf(topics.bgpUpdates, { $typeName: 'kansoku.bgp.v2.RouteUpdateBatch', updates: [update] }),
   );
 }
+
+const sameKey = (a: Buffer, b: Buffer | undefined): boolean => a === b || (b !== undefined && a.equals(b));
 
 export function createBgpPublisher<Owner>(
   config: BgpPublisherConfig,
@@ -130,19 +141,52 @@ export function createBgpPublisher<Owner>(
     }
   };
 
+  const maxRoutes = config.maxRoutesPerMessage ?? 500;
+
+  /** Closes a run's open batch into a Kafka message. */
+  const closeBatch = (run: Run<Owner>) => {
+    if (run.batch.length === 0 || run.batchKey === undefined) return;
+    run.messages.push({ key: run.batchKey, value: encodeRouteUpdateBatch(run.batch) });
+    run.batch = [];
+    run.batchKey = undefined;
+  };
+
   const runFor = (topic: string, owner: Owner): Run<Owner> => {
     const last = runs[runs.length - 1];
     if (last !== undefined && last.topic === topic && last.messages.length < config.maxSend) {
       last.owners.add(owner);
       return last;
     }
-    const run: Run<Owner> = { topic, messages: [], owners: new Set([owner]) };
+    if (last !== undefined) closeBatch(last);
+    const run: Run<Owner> = {
+      topic,
+      messages: [],
+      owners: new Set([owner]),
+      items: 0,
+      batch: [],
+      batchKey: undefined,
+    };
     runs.push(run);
     return run;
   };
 
+  /** Adds routes of one peer (`key`) to the open batch, closing it at the bound or when the peer changes. */
+  const addRoutes = (key: Buffer, values: readonly Uint8Array[], owner: Owner) => {
+    let run = runFor(config.updatesTopic, owner);
+    for (const value of values) {
+      if (run.batch.length >= maxRoutes || (run.batch.length > 0 && !sameKey(key, run.batchKey))) {
+        closeBatch(run);
+        if (run.messages.length >= config.maxSend) run = runFor(config.updatesTopic, owner);
+      }
+      if (run.batch.length === 0) run.batchKey = key;
+      run.batch.push(value);
+      run.items++;
+    }
+  };
+
   const sendRun = (run: Run<Owner>) => {
-    const n = run.messages.length;
+    closeBatch(run);
+    const n = run.items;
     const labels = { topic: run.topic };
     const sent = deps.producer.send(run.topic, run.messages).then(
       () => {
@@ -180,30 +224,25 @@ export function createBgpPublisher<Owner>(
   return {
     publishUpdates(updates, owner) {
       if (updates.length === 0) return;
-      for (const update of updates) {
-        const run = runFor(config.updatesTopic, owner);
-        run.messages.push({ key: routeKey(update), value: encodeRouteUpdate(update) });
-      }
+      for (const update of updates) addRoutes(routeKey(update), [encodeRouteUpdate(update)], owner);
       counts.updates += updates.length;
       setOutstanding(outstanding + updates.length);
       schedule();
     },
     publishEncodedUpdates(key, values, owner) {
       if (values.length === 0) return;
-      let run = runFor(config.updatesTopic, owner);
-      for (const value of values) {
-        if (run.messages.length >= config.maxSend) run = runFor(config.updatesTopic, owner);
-        run.messages.push({ key, value });
-      }
+      addRoutes(key, values, owner);
       counts.updates += values.length;
       setOutstanding(outstanding + values.length);
       schedule();
     },
     publishPeerEvent(event, owner) {
-      runFor(config.peersTopic, owner).messages.push({
+      const run = runFor(config.peersTopic, owner);
+      run.messages.push({
         key: keyOf(topics.bgpPeers, event),
         value: encode(topics.bgpPeers, event),
       });
+      run.items++;
       counts.peerEvents += 1;
       setOutstanding(outstanding + 1);
       schedule();

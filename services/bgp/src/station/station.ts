@@ -161,6 +161,7 @@ export function createBgpStation(config: BgpStationConfig, deps: BgpStationDeps)
       peersTopic: config.peersTopic,
       maxQueued: config.maxQueuedMessages,
       maxSend: config.maxSendMessages,
+      maxRoutesPerMessage: config.maxRoutesPerMessage,
     },
     {
       producer: deps.producer,

@@ -20,6 +20,7 @@ import {
   type RouteUpdate,
   RouteUpdateSchema,
 } from '@kansoku/contracts/gen/kansoku/bgp/v1/bgp_pb';
+import { RouteUpdateBatchSchema } from '@kansoku/contracts/gen/kansoku/bgp/v2/bgp_pb';
 import { formatIpAddress, parseIpAddress } from '@kansoku/contracts/ip-address';
 import { createMetricsRegistry, type Detection, migrate, silentLogger } from '@kansoku/kit';
 import { createKafkaConsumer } from '@kansoku/kit/kafka/index';
@@ -157,8 +158,8 @@ describe.skipIf(!haveMrtCaptures)('bgp-processor on Kafka and ClickHouse', () =>
       { ...(Value.Default(mrtReplayOptionsSchema, {}) as object), updatesTopic, peersTopic } as never,
       { producer: kafka.producer, log: silentLogger(), nowNs: () => T0_NS + 1_000_000_000n * tick++ },
     );
-    const updates = (await kafka.read(updatesTopic, summary.announced + summary.withdrawn)).map((m) =>
-      decode(topics.bgpUpdates, m.value),
+    const updates = (await kafka.readRoutes(updatesTopic, summary.announced + summary.withdrawn)).map(
+      (r) => r.update,
     );
     const events =
       summary.peerUp + summary.peerDown > 0
@@ -372,7 +373,9 @@ describe.skipIf(!haveMrtCaptures)('bgp-processor on Kafka and ClickHouse', () =>
       asPath: [{ type: 2, asns: [64_999, 64_998] }],
       originAs: 64_998,
     });
-    await kafka.producer.send(updatesTopic, [{ key: 'k', value: encode(topics.bgpUpdates, fresh) }]);
+    await kafka.producer.send(updatesTopic, [
+      { key: 'k', value: encode(topics.bgpUpdates, create(RouteUpdateBatchSchema, { updates: [fresh] })) },
+    ]);
     await until('the new update applied', () => restarted.applied().updates >= 1);
     // Give a re-read from the beginning time to show itself: only the one new message may arrive.
     await new Promise((resolve) => setTimeout(resolve, 2000));

@@ -63,7 +63,7 @@ describe.skipIf(!haveMrtCaptures)('kansoku replay mrt → Kafka', () => {
         },
       );
       const routes = expected.announces + expected.withdrawals;
-      const updates = (await kafka.read(updatesTopic, routes)).map((m) => decode(topics.bgpUpdates, m.value));
+      const updates = (await kafka.readRoutes(updatesTopic, routes)).map((r) => r.update);
       expect(updates).toHaveLength(routes);
       expect(ourRouteLines(updates, expected.addPath)).toEqual(expected.routes);
       expect(updates.filter((u) => u.action === RouteAction.WITHDRAW)).toHaveLength(expected.withdrawals);
@@ -81,13 +81,12 @@ describe.skipIf(!haveMrtCaptures)('kansoku replay mrt → Kafka', () => {
       expect(total).toBeGreaterThan(0);
       expect(items).toBe(routes + expected.establishedChanges);
       // Keyed by peer: one peer's messages are all on one partition, so its order holds.
-      const messages = await kafka.read(updatesTopic, routes);
+      const routed = await kafka.readRoutes(updatesTopic, routes);
       const partitionOf = new Map<string, number>();
-      for (const m of messages) {
-        const u = decode(topics.bgpUpdates, m.value);
+      for (const { update: u, partition } of routed) {
         const peer = formatIpAddress(u.peer!.address);
-        expect(partitionOf.get(peer) ?? m.partition).toBe(m.partition);
-        partitionOf.set(peer, m.partition);
+        expect(partitionOf.get(peer) ?? partition).toBe(partition);
+        partitionOf.set(peer, partition);
       }
     });
   }

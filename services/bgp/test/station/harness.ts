@@ -1,7 +1,7 @@
 /** Test helpers: a station on a free port, a producer that keeps what it is sent, a router that replays bytes. */
 
 import { connect, type Socket } from 'node:net';
-import { decode, topics } from '@kansoku/contracts';
+import { decode, forEachRouteUpdate, topics } from '@kansoku/contracts';
 import type { PeerEvent, RouteUpdate } from '@kansoku/contracts/gen/kansoku/bgp/v1/bgp_pb';
 import type { KafkaProducer, OutgoingMessage } from '@kansoku/kit';
 import { createMetricsRegistry, silentLogger } from '@kansoku/kit';
@@ -25,6 +25,8 @@ export function captureProducer(): Pick<KafkaProducer, 'send'> & {
   failNext?: boolean;
   updates(): RouteUpdate[];
   events(): PeerEvent[];
+  /** Routes (in their batches) and peer events sent: what the station and the replay count as published. */
+  items(): number;
 } {
   const producer = {
     sent: [] as SentMessage[],
@@ -41,7 +43,14 @@ export function captureProducer(): Pick<KafkaProducer, 'send'> & {
       }
     },
     updates() {
-      return producer.sent.filter((m) => m.topic === UPDATES).map((m) => decode(topics.bgpUpdates, m.value));
+      return producer.sent
+        .filter((m) => m.topic === UPDATES)
+        .flatMap((m) => decode(topics.bgpUpdates, m.value).updates);
+    },
+    items() {
+      let items = 0;
+      for (const m of producer.sent) items += m.topic === UPDATES ? forEachRouteUpdate(m.value, () => {}) : 1;
+      return items;
     },
     events() {
       return producer.sent.filter((m) => m.topic === PEERS).map((m) => decode(topics.bgpPeers, m.value));

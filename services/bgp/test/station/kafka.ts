@@ -1,6 +1,8 @@
 /** The integration stack's Kafka for the BGP tests: topics of their own, a producer, reading a topic back. */
 
 import { randomUUID } from 'node:crypto';
+import { decode, topics } from '@kansoku/contracts';
+import type { RouteUpdate } from '@kansoku/contracts/gen/kansoku/bgp/v1/bgp_pb';
 import {
   createMetricsRegistry,
   type IncomingMessage,
@@ -30,6 +32,15 @@ export interface BgpKafka {
   newTopic(partitions?: number): Promise<string>;
   /** Waits until `topic` holds at least `atLeast` messages and no more arrive for a moment, then reads them all. */
   read(topic: string, atLeast: number, timeoutMs?: number): Promise<IncomingMessage[]>;
+  /**
+   * The RouteUpdates of an updates topic (kansoku.bgp.updates.v2 batches, in offset order per partition) once
+   * it holds at least `atLeast` routes, each with the partition of its batch.
+   */
+  readRoutes(
+    topic: string,
+    atLeast: number,
+    timeoutMs?: number,
+  ): Promise<{ update: RouteUpdate; partition: number }[]>;
   close(): Promise<void>;
 }
 
@@ -51,7 +62,7 @@ export async function bgpKafka(): Promise<BgpKafka> {
   );
   await producer.start();
   const created: string[] = [];
-  return {
+  const kafka: BgpKafka = {
     admin,
     producer,
     async newTopic(partitions = 3) {
@@ -99,10 +110,22 @@ export async function bgpKafka(): Promise<BgpKafka> {
       }
       return messages;
     },
+    async readRoutes(topic, atLeast, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const messages = await kafka.read(topic, atLeast > 0 ? 1 : 0, timeoutMs);
+        const routes = messages.flatMap((m) =>
+          decode(topics.bgpUpdates, m.value).updates.map((update) => ({ update, partition: m.partition })),
+        );
+        if (routes.length >= atLeast || Date.now() > deadline) return routes;
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+    },
     async close() {
       await producer.stop();
       if (created.length > 0) await admin.deleteTopics(created).catch(() => undefined);
       await admin.close();
     },
   };
+  return kafka;
 }

@@ -38,8 +38,8 @@ async function stationOnKafka() {
     await station.flush();
     const published = (topic: string) =>
       metricValue(metrics, 'kansoku_bgp_station_published_total', { topic });
-    const updates = (await kafka.read(updatesTopic, await published(updatesTopic))).map((m) =>
-      decode(topics.bgpUpdates, m.value),
+    const updates = (await kafka.readRoutes(updatesTopic, await published(updatesTopic))).map(
+      (r) => r.update,
     );
     const events = (await kafka.read(peersTopic, await published(peersTopic))).map((m) =>
       decode(topics.bgpPeers, m.value),

@@ -333,7 +333,7 @@ describe('station with hand-built messages', () => {
     expect(queued).toBeLessThan(10_000);
     producer.gate = undefined;
     open_();
-    await waitFor(() => producer.sent.length === 10_001, 10_000, 'every message');
+    await waitFor(() => producer.items() === 10_001, 10_000, 'every message');
     await closeSocket(socket);
     await waitFor(() => s.routers().length === 0);
     await s.flush();

@@ -1,8 +1,9 @@
 // BGP routes and peer sessions, as seen by the BMP station (RFC 7854, RFC 9069 Loc-RIB, RFC 8671 Adj-RIB-Out)
 // and by MRT replay (RFC 6396 TABLE_DUMP_V2 and BGP4MP).
 //
-// Topics: `kansoku.bgp.updates.v1` carries RouteUpdate, `kansoku.bgp.peers.v1` carries PeerEvent; both are keyed
-// by peer (router address, peer distinguisher, peer address) so that one peer's stream stays ordered.
+// Topics: `kansoku.bgp.updates.v2` carries RouteUpdate in batches of one peer (kansoku.bgp.v2.RouteUpdateBatch),
+// `kansoku.bgp.peers.v1` carries PeerEvent; both are keyed by peer (router address, peer distinguisher, peer
+// address) so that one peer's stream stays ordered.
 //
 // Times: `*_ns` nanoseconds / `*_unix_ms` milliseconds since the Unix epoch. IP addresses: `bytes` of 4 or 16
 // octets in network order, empty when unknown.
