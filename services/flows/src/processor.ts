@@ -7,6 +7,7 @@
 import { type FlowRecord, IpVersion } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
 import {
   type Component,
+  Counter,
   createWarehouseSink,
   type IncomingMessage,
   insertSinkOutput,
@@ -214,14 +215,31 @@ export function createFlowsProcessor(
   config: FlowsProcessorConfig,
   deps: { consumer: KafkaConsumer; warehouse: Warehouse; log: Logger; metrics: Registry },
 ): Component {
+  const skipped = new Counter({
+    name: 'kansoku_flows_processor_records_skipped_total',
+    help: 'Flow records skipped because their bytes were invalid inside a well-framed batch message',
+    registers: [deps.metrics],
+  });
   const sink = createWarehouseSink<never>(
     {
       name: 'flows',
       groupId: config.groupId,
       maxBatchMessages: config.maxBatchMessages,
       maxBatchDelayMs: config.maxBatchDelayMs,
-      // About 24 records per message (one export packet).
-      accumulate: () => flowMessageAccumulator(config.maxBatchMessages * 24),
+      accumulate: () => {
+        // About 24 records per message (one export packet).
+        const accumulator = flowMessageAccumulator(config.maxBatchMessages * 24);
+        return {
+          add: (message) => accumulator.add(message),
+          get size() {
+            return accumulator.size;
+          },
+          outputs: () => {
+            if (accumulator.skipped > 0) skipped.inc(accumulator.skipped);
+            return accumulator.outputs();
+          },
+        };
+      },
     },
     deps,
   );
