@@ -9,6 +9,7 @@ export * from './detection/random-subdomain.ts';
 export * from './detection/servfail-surge.ts';
 export { dnsCollectorSection, dnsDetectorSection, dnsModule, dnsProcessorSection } from './module.ts';
 export * from './processor/aggregate.ts';
+export { ByteKeyTable, DnsQueryBatchAggregator } from './processor/batch-aggregator.ts';
 export * from './processor/dns-query-decoder.ts';
 export * from './processor/processor.ts';
 export { registeredDomain } from './processor/zone.ts';
