@@ -63,6 +63,7 @@ import {
   UPDATE_RATES_TABLE,
 } from '../tables.ts';
 import type { BgpProcessorConfig } from './config.ts';
+import { PendingOrigins } from './pending-origins.ts';
 import { encodeRibSnapshot, type PartitionOffset, readRibSnapshot, writeSnapshotFile } from './snapshot.ts';
 
 export interface BgpProcessorDeps {
@@ -185,7 +186,7 @@ export function createBgpProcessor(config: BgpProcessorConfig, deps: BgpProcesso
    * may then be reused) gets its row at once, in `originRows`; a later change of the same prefix replaces it
    * when taken (`takePending` writes the id entries last).
    */
-  let originChanges: [Map<number, [number, number]>, Map<number, [number, number]>] = [new Map(), new Map()];
+  const originChanges = [new PendingOrigins(), new PendingOrigins()] as const;
 
   const originRow = (family: Family, prefixId: number, origin: number, present: number, ms: number) => {
     const table = family === 4 ? rib.prefixes4 : rib.prefixes6;
@@ -208,7 +209,7 @@ export function createBgpProcessor(config: BgpProcessorConfig, deps: BgpProcesso
     onOriginChange(family: Family, prefixId, _previous, current) {
       const changes = originChanges[family === 4 ? 0 : 1];
       if ((family === 4 ? rib.prefixes4 : rib.prefixes6).routes(prefixId) > 0) {
-        changes.set(prefixId, [current, now()]);
+        changes.set(prefixId, current, now());
         return;
       }
       // The prefix is about to leave the RIB: its row now, while its id still names it.
@@ -425,12 +426,11 @@ export function createBgpProcessor(config: BgpProcessorConfig, deps: BgpProcesso
   /** Origin rows: those of prefixes that left, then (replacing them) those of prefixes in the RIB. */
   const takeOrigins = (): Record<string, unknown>[] => {
     for (const family of [4, 6] as const) {
-      for (const [prefixId, [origin, ms]] of originChanges[family === 4 ? 0 : 1]) {
+      originChanges[family === 4 ? 0 : 1].take((prefixId, origin, ms) => {
         const { key, row } = originRow(family, prefixId, origin, 1, ms);
         originRows.set(key, row);
-      }
+      });
     }
-    originChanges = [new Map(), new Map()];
     return [...originRows.values()];
   };
 
