@@ -154,9 +154,9 @@ function uint(buf: Buffer, at: number, length: number): number {
     case 1:
       return buf[at]!;
     case 2:
-      return buf.readUInt16BE(at);
+      return (buf[at]! << 8) | buf[at + 1]!;
     case 4:
-      return buf.readUInt32BE(at);
+      return ((buf[at]! << 24) | (buf[at + 1]! << 16) | (buf[at + 2]! << 8) | buf[at + 3]!) >>> 0;
     case 0:
       return 0;
     default:
@@ -176,7 +176,10 @@ function bigUint(buf: Buffer, at: number, length: number): bigint {
 
 /** A copy of an address field: the packet buffer is reused by the listener once decode returns. */
 function address(buf: Buffer, at: number, length: number): Uint8Array {
-  return Uint8Array.prototype.slice.call(buf, at, at + length);
+  // A plain copy: slice() through Buffer's species constructor took a tenth of the decoder's time.
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = buf[at + i]!;
+  return out;
 }
 
 /** dateTimeMicroseconds / dateTimeNanoseconds: NTP timestamp (seconds since 1900, 2^-32 fractions). */
