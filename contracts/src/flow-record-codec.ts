@@ -58,6 +58,28 @@ function uint64Field(field: number, value: bigint): void {
   varint64(value);
 }
 
+/**
+ * The three times of a record are nanosecond uint64s past 2^53, which only bigint arithmetic splits exactly,
+ * and records of one export packet mostly share them (the receive time always): each time field keeps its last
+ * value's varint bytes.
+ */
+const timeCache = [0, 1, 2].map(() => ({ value: -1n, bytes: new Uint8Array(10), length: 0 }));
+
+function timeField(field: 1 | 2 | 3, value: bigint): void {
+  if (value === 0n) return;
+  tag(field, VARINT);
+  const cached = timeCache[field - 1]!;
+  if (value !== cached.value) {
+    const start = pos;
+    varint64(value);
+    cached.value = value;
+    cached.length = pos - start;
+    for (let i = 0; i < cached.length; i++) cached.bytes[i] = scratch[start + i]!;
+    return;
+  }
+  for (let i = 0; i < cached.length; i++) scratch[pos++] = cached.bytes[i]!;
+}
+
 function bytesField(field: number, value: Uint8Array): void {
   if (value.length === 0) return;
   tag(field, LENGTH_DELIMITED);
@@ -102,9 +124,9 @@ export function encodeFlowRecord(r: FlowRecord): Uint8Array {
 /** Writes the record at the start of `scratch`; `pos` is its length after. */
 function writeRecord(r: FlowRecord): void {
   pos = 0;
-  uint64Field(1, r.timeReceivedNs);
-  uint64Field(2, r.timeFlowStartNs);
-  uint64Field(3, r.timeFlowEndNs);
+  timeField(1, r.timeReceivedNs);
+  timeField(2, r.timeFlowStartNs);
+  timeField(3, r.timeFlowEndNs);
   bytesField(4, r.exporterAddress);
   uint32Field(5, r.observationDomainId);
   uint32Field(6, r.flowProtocol);
