@@ -20,12 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { decode, topics } from '@kansoku/contracts';
-import {
-  type PeerEvent,
-  PeerEventType,
-  RibType,
-  type RouteUpdate,
-} from '@kansoku/contracts/gen/kansoku/bgp/v1/bgp_pb';
+import { type PeerEvent, PeerEventType, RibType } from '@kansoku/contracts/gen/kansoku/bgp/v1/bgp_pb';
 import { formatIpAddress } from '@kansoku/contracts/ip-address';
 import { createMetricsRegistry, silentLogger } from '@kansoku/kit';
 import { createKafkaAdmin, createKafkaConsumer } from '@kansoku/kit/kafka/index';
