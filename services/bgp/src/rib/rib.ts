@@ -31,7 +31,7 @@ import { AttributeTable, hashBytes, type RouteAttributes } from './attributes.ts
 import { encodeEntry, LpmV4 } from './lpm-v4.ts';
 import { PeerRoutes } from './peer-routes.ts';
 import { addressToWords, maskWords, PrefixTable } from './prefix-table.ts';
-import type { RouteUpdateReader } from './route-update-reader.ts';
+import { canonicalAttributesOrigin, type RouteUpdateReader } from './route-update-reader.ts';
 
 export type Family = 4 | 6;
 
@@ -324,10 +324,14 @@ export class Rib {
       attributeId = this.attributes.find(bytes, start, end, hash);
       if (attributeId >= 0) originAs = this.attributes.originAs(attributeId);
       else {
-        // A new set: decoded once, and taken as it is only when it is the canonical encoding of its values.
-        const decoded = fromBinary(RouteUpdateSchema, bytes.subarray(start, end));
-        if (!sameBytes(encodeRouteAttributes(decoded), bytes, start, end)) return this.applyGeneral(reader);
-        originAs = decoded.originAs;
+        // A new set, taken as it is only when it is the canonical encoding of its values: checked in place, or
+        // (anything the check does not vouch for) decoded and encoded again.
+        originAs = canonicalAttributesOrigin(bytes, start, end);
+        if (originAs < 0) {
+          const decoded = fromBinary(RouteUpdateSchema, bytes.subarray(start, end));
+          if (!sameBytes(encodeRouteAttributes(decoded), bytes, start, end)) return this.applyGeneral(reader);
+          originAs = decoded.originAs;
+        }
       }
     }
     if (family === undefined || (reader.safi !== 1 && reader.safi !== 0)) return false;

@@ -178,3 +178,128 @@ export class RouteUpdateReader {
     return true;
   }
 }
+
+let input: Uint8Array = new Uint8Array(0);
+let p = 0;
+
+/** A minimal varint of at most 5 bytes below 2^32 at `p` (before `limit`), or -1. */
+function varint(limit: number): number {
+  let result = 0;
+  for (let i = 0; i < 5; i++) {
+    if (p >= limit) return -1;
+    const b = input[p++]!;
+    result += (b & 0x7f) * 2 ** (7 * i);
+    if (b < 0x80) {
+      // Minimal: no trailing zero byte after the first.
+      if (i > 0 && b === 0) return -1;
+      return result <= 0xffffffff ? result : -1;
+    }
+  }
+  return -1;
+}
+
+/** A non-empty packed run of such varints. */
+function packed(limit: number): boolean {
+  const length = varint(limit);
+  if (length <= 0 || p + length > limit) return false;
+  const stop = p + length;
+  while (p < stop) if (varint(stop) < 0) return false;
+  return true;
+}
+
+/**
+ * The origin AS of an attribute tail (RouteUpdate fields 13-22 in `bytes[start, end)`) when the tail is the
+ * canonical encoding of its values — exactly what `encodeRouteAttributes` (and `toBinary`) would write for them:
+ * fields in number order (13 and 17 repeated back to back), minimal varints, proto3 defaults left out, repeated
+ * scalars packed and non-empty, booleans as 1, enums below 2^31, nothing unknown. -1 otherwise (the caller then
+ * decodes it with `fromBinary`, which also reports a malformed one). The RIB interns attribute sets by these
+ * bytes, so only canonical ones may be taken as they are; checking costs no allocation, unlike decoding and
+ * re-encoding.
+ */
+export function canonicalAttributesOrigin(bytes: Uint8Array, start: number, end: number): number {
+  input = bytes;
+  p = start;
+  let last = 0;
+  let originAs = 0;
+  let ok = true;
+  while (p < end && ok) {
+    const tag = varint(end);
+    if (tag < 0) return -1;
+    const field = tag >>> 3;
+    const wire = tag & 7;
+    if (field < 13 || field > 22 || field < last || (field === last && field !== 13 && field !== 17))
+      return -1;
+    last = field;
+    switch (field) {
+      case 13: {
+        if (wire !== 2) return -1;
+        const length = varint(end);
+        if (length < 0 || p + length > end) return -1;
+        const stop = p + length;
+        if (p < stop && bytes[p] === 0x08) {
+          p++;
+          const type = varint(stop);
+          if (type <= 0 || type > 0x7fffffff) return -1;
+        }
+        if (p < stop) {
+          if (bytes[p] !== 0x12) return -1;
+          p++;
+          if (!packed(stop)) return -1;
+        }
+        ok = p === stop;
+        break;
+      }
+      case 14:
+        if (wire !== 0) return -1;
+        originAs = varint(end);
+        ok = originAs > 0;
+        break;
+      case 15: {
+        if (wire !== 2) return -1;
+        const length = varint(end);
+        ok = length > 0 && p + length <= end;
+        p += length;
+        break;
+      }
+      case 16:
+        ok = wire === 2 && packed(end);
+        break;
+      case 17: {
+        if (wire !== 2) return -1;
+        const length = varint(end);
+        if (length < 0 || p + length > end) return -1;
+        const stop = p + length;
+        let previous = 0;
+        while (p < stop && ok) {
+          const inner = varint(stop);
+          const number = inner >>> 3;
+          ok = inner >= 0 && (inner & 7) === 0 && number > previous && number <= 3 && varint(stop) > 0;
+          previous = number;
+        }
+        ok = ok && p === stop;
+        break;
+      }
+      case 18: {
+        if (wire !== 2) return -1;
+        const length = varint(end);
+        ok = length > 0 && length % 8 === 0 && p + length <= end;
+        p += length;
+        break;
+      }
+      case 19:
+      case 20:
+        ok = wire === 0 && varint(end) >= 0;
+        break;
+      case 21: {
+        if (wire !== 0) return -1;
+        const origin = varint(end);
+        ok = origin > 0 && origin <= 0x7fffffff;
+        break;
+      }
+      case 22:
+        ok = wire === 0 && p < end && bytes[p++] === 1;
+        break;
+    }
+  }
+  return ok && p === end ? originAs : -1;
+}
