@@ -119,6 +119,8 @@ interface StepOutcome {
   achievedSendRate: number;
   messagesPerSecond: number;
   senderBehindMs: number;
+  /** CPU seconds of the sender process during its send. */
+  senderCpuSeconds: number;
   publisherDropped: number;
   /** Records whose Kafka send failed (the producer gave up on their request). */
   publishFailed: number;
@@ -344,6 +346,7 @@ export const benchmark: Benchmark = {
         achievedSendRate: report.achievedMessagesPerSecond,
         messagesPerSecond: (drained.counted * 2) / (report.seconds + drained.drainSeconds),
         senderBehindMs: report.behindMs,
+        senderCpuSeconds: report.cpuSeconds,
         publisherDropped: after.dropped - before.dropped,
         publishFailed: after.failed - before.failed,
         collectorFrames: after.frames - before.frames,
@@ -363,7 +366,8 @@ export const benchmark: Benchmark = {
           `${outcome.collectorFrames} frames → ${outcome.collectorRecords} records, ${outcome.published} published, ` +
           `${outcome.publishFailed} failed; ` +
           `CPU µs/query: collector ${cpuPerQuery(outcome.collectorCpuSeconds, outcome.countedQueries)}, ` +
-          `processor ${cpuPerQuery(outcome.processorCpuSeconds, outcome.countedQueries)}; load ${loadavg()[0]?.toFixed(2)}`,
+          `processor ${cpuPerQuery(outcome.processorCpuSeconds, outcome.countedQueries)}, ` +
+          `sender ${cpuPerQuery(outcome.senderCpuSeconds, outcome.sentQueries)}; load ${loadavg()[0]?.toFixed(2)}`,
       );
       return outcome;
     };
@@ -543,6 +547,10 @@ export const benchmark: Benchmark = {
         ],
         ['CPU µs per query, processor process', cpuPerQuery(done.processorCpuSeconds, done.countedQueries)],
         ['CPU µs per query, collector process', cpuPerQuery(done.collectorCpuSeconds, done.countedQueries)],
+        [
+          'CPU µs per query, dnstap sender process (load, not pipeline)',
+          cpuPerQuery(done.senderCpuSeconds, done.sentQueries),
+        ],
         ['load average (1 min) at start / end', `${loadBefore[0]?.toFixed(2)} / ${loadavg()[0]?.toFixed(2)}`],
       ],
     };

@@ -34,6 +34,8 @@ export interface SenderReport {
   achievedMessagesPerSecond: number;
   /** Time the sender could not keep up with its schedule (socket backpressure or CPU). */
   behindMs: number;
+  /** CPU seconds the sender used during the timed send (user + system). */
+  cpuSeconds: number;
 }
 
 type Message =
@@ -77,6 +79,7 @@ async function child(): Promise<void> {
     });
   });
   const pairsPerSecond = options.messagesPerSecond / 2;
+  const cpuBefore = process.cpuUsage();
   const start = performance.now();
   const end = start + options.seconds * 1000;
   let sentPairs = 0;
@@ -103,6 +106,7 @@ async function child(): Promise<void> {
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
   }
   const seconds = (performance.now() - start) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
   await client.close(30_000);
   process.send?.({
     type: 'done',
@@ -111,6 +115,7 @@ async function child(): Promise<void> {
     seconds,
     achievedMessagesPerSecond: (sentPairs * 2) / seconds,
     behindMs,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
   } satisfies Message);
 }
 
