@@ -22,7 +22,7 @@ export interface StationMetrics {
   connectionLostDowns: Counter<never>;
   published: Counter<'topic'>;
   publishErrors: Counter<'topic'>;
-  /** Messages accepted for Kafka and not yet acknowledged. */
+  /** Routes and peer events accepted for Kafka and not yet acknowledged. */
   publishQueue: Gauge<never>;
   /** Times reading from the routers was paused because the publish queue was full. */
   backpressurePauses: Counter<never>;
@@ -82,19 +82,19 @@ export function stationMetrics(registry: Registry): StationMetrics {
     }),
     published: new Counter({
       name: 'kansoku_bgp_station_published_total',
-      help: 'Messages acknowledged by Kafka, by topic.',
+      help: 'Routes (RouteUpdates, inside their batches) and peer events acknowledged by Kafka, by topic.',
       labelNames: ['topic'],
       registers,
     }),
     publishErrors: new Counter({
       name: 'kansoku_bgp_station_publish_errors_total',
-      help: 'Messages Kafka did not acknowledge, by topic (their routers are disconnected to resynchronise).',
+      help: 'Routes and peer events Kafka did not acknowledge, by topic (their routers are disconnected to resynchronise).',
       labelNames: ['topic'],
       registers,
     }),
     publishQueue: new Gauge({
       name: 'kansoku_bgp_station_publish_queue',
-      help: 'Messages accepted for Kafka and not yet acknowledged.',
+      help: 'Routes and peer events accepted for Kafka and not yet acknowledged.',
       registers,
     }),
     backpressurePauses: new Counter({
