@@ -5,16 +5,24 @@
  * `add(bytes)` reads one message into columns (typed arrays; the address and name fields stay in the message's
  * buffer as offsets) and returns its row number; malformed input throws before anything is kept. `aggregate(rows)`
  * then walks the rows once into the minute cells of the three rollups, found through open-addressing tables
- * keyed by bytes (bucket, IP version, address…; no per-record allocation), writes the raw rows as TabSeparated
- * bytes, and clears the columns for the next batch. Names, zones and resolver identities are interned across
+ * keyed by bytes (bucket, IP version, address…; no per-record allocation), writes the raw rows as RowBinary
+ * bytes (the engine parsed TabSeparated raw rows at about three times the CPU), and clears the columns for the
+ * next batch. Names, zones and resolver identities are interned across
  * batches, so a popular name is decoded and its zone computed once, not once per query.
  *
  * The result is the same, row for row and byte for byte, as `aggregateDnsQueries(records.map(decodeDnsQueryFast))`
- * (the reference, kept for tests and fixtures; the tests compare both). One batch at a time: the sink calls
+ * (the reference, kept for tests and fixtures) with `rawFormat: 'tab-separated'`; the RowBinary raw rows hold
+ * the same values (the tests compare all of it). One batch at a time: the sink calls
  * `add` for every message of a batch and then `aggregate`, with no await in between.
  */
 import { formatIpAddress } from '@kansoku/contracts/ip-address';
-import { type SinkRows, type SinkTabSeparated, TabSeparatedWriter } from '@kansoku/kit';
+import {
+  RowBinaryWriter,
+  type SinkOutput,
+  type SinkRowBinary,
+  type SinkTabSeparated,
+  TabSeparatedWriter,
+} from '@kansoku/kit';
 import { DNS_RAW_TABLE } from '../tables.ts';
 import {
   type AggregateOptions,
@@ -221,6 +229,14 @@ interface FastQueryCell {
   latency: Float64Array;
 }
 
+export interface BatchAggregatorOptions extends AggregateOptions {
+  /**
+   * How the raw rows are written: RowBinary (default; the engine reads it at a fraction of the cost of text) or
+   * TabSeparated (the bytes aggregateDnsQueries writes, for comparing the two paths).
+   */
+  rawFormat?: 'row-binary' | 'tab-separated';
+}
+
 export class DnsQueryBatchAggregator {
   private capacity = 0;
   private count = 0;
@@ -269,7 +285,7 @@ export class DnsQueryBatchAggregator {
   private readonly zoneTable = new ByteKeyTable(1 << 14);
   private readonly key = new Uint8Array(64);
 
-  constructor(private readonly options: AggregateOptions) {
+  constructor(private readonly options: BatchAggregatorOptions) {
     this.identity(Buffer.alloc(0), 0, 0);
   }
 
@@ -571,7 +587,7 @@ export class DnsQueryBatchAggregator {
    * The rows of every table for the given rows (numbers from `add`; each once), then a clean slate for the
    * next batch.
    */
-  aggregate(rows: readonly number[]): (SinkRows | SinkTabSeparated)[] {
+  aggregate(rows: readonly number[]): SinkOutput[] {
     try {
       return this.build(rows);
     } finally {
@@ -600,7 +616,7 @@ export class DnsQueryBatchAggregator {
     }
   }
 
-  private build(rows: readonly number[]): (SinkRows | SinkTabSeparated)[] {
+  private build(rows: readonly number[]): SinkOutput[] {
     const key = this.key;
     const queryCells: FastQueryCell[] = [];
     const clientCells: ClientCell[] = [];
@@ -750,8 +766,14 @@ export class DnsQueryBatchAggregator {
       for (let b = 0; b < 256; b++) if (latency[b]! > 0) cell.latency.set(b, latency[b]!);
       return cell;
     });
-    const out = rollupOutputs(minute, clientCells, zoneCells);
-    if (keepRaw) out.push(this.rawRows(raw, clientCells, oneIn));
+    const out: SinkOutput[] = rollupOutputs(minute, clientCells, zoneCells);
+    if (keepRaw) {
+      out.push(
+        this.options.rawFormat === 'tab-separated'
+          ? this.rawRows(raw, clientCells, oneIn)
+          : this.rawRowBinary(raw, clientCells, oneIn),
+      );
+    }
     return out;
   }
 
@@ -820,6 +842,68 @@ export class DnsQueryBatchAggregator {
       table: DNS_RAW_TABLE,
       tabSeparated: { columns: RAW_QUERY_COLUMNS, data: w.bytes(), rows: w.rows },
     };
+  }
+  /** The raw rows in query-time order (stable) as RowBinary: what the engine reads at the least cost per row. */
+  private rawRowBinary(raw: number[], clientCells: readonly ClientCell[], oneIn: number): SinkRowBinary {
+    const timeMs = this.timeMs;
+    let sorted = true;
+    for (let i = 1; i < raw.length; i++) {
+      if (timeMs[raw[i]!]! < timeMs[raw[i - 1]!]!) {
+        sorted = false;
+        break;
+      }
+    }
+    // Row numbers grow with arrival order: ties broken by them keep the sort stable.
+    if (!sorted) raw.sort((a, b) => timeMs[a]! - timeMs[b]! || a - b);
+    const w = new RowBinaryWriter(raw.length * 100 + 1024);
+    const weight = Math.max(1, oneIn);
+    // A resolver answers from a handful of addresses: format one only when it differs from the last row's.
+    const lastServerBytes = new Uint8Array(16);
+    let lastServerLen = -1;
+    let lastServer = '';
+    for (const r of raw) {
+      const src = this.src[r]!;
+      const flags = this.flags[r]!;
+      const answered = flags & FLAG_ANSWERED;
+      const sOff = this.serverOff[r]!;
+      const sLen = this.serverLen[r]!;
+      const sKept = sLen === 4 || sLen === 16 ? sLen : 0;
+      let sameServer = sKept === lastServerLen;
+      for (let j = 0; sameServer && j < sKept; j++) sameServer = lastServerBytes[j] === src[sOff + j];
+      if (!sameServer) {
+        lastServer = sKept === 0 ? '' : formatIpAddress(src.subarray(sOff, sOff + sKept));
+        for (let j = 0; j < sKept; j++) lastServerBytes[j] = src[sOff + j]!;
+        lastServerLen = sKept;
+      }
+      const v = this.ipVersion[r]!;
+      const name = this.rowName[r]!;
+      // Column widths as in tables.ts: a value wider than its column keeps its low bits.
+      w.dateTime64Ms(timeMs[r]!)
+        .string(this.identityText[this.resolverOf[r]!]!)
+        .string(clientCells[this.rowClient[r]!]!.client)
+        .uint16(this.clientPort[r]!)
+        .string(lastServer)
+        .uint8(v === 1 ? 4 : v === 2 ? 6 : 0)
+        .uint8(this.transport[r]! & 0xff)
+        .uint16(this.messageId[r]!)
+        .string(this.nameText[name]!)
+        .string(this.zoneText[this.nameZone[name]!]!)
+        .uint16(this.qtype[r]!)
+        .uint8(flags & FLAG_RD ? 1 : 0)
+        .uint8(flags & FLAG_DO ? 1 : 0)
+        .uint8(answered ? 1 : 0)
+        .uint16(answered ? this.rcodeOf[r]! : 0)
+        .uint32(answered ? this.rtLo[r]! : 0)
+        .uint32(answered ? this.rtHi[r]! : 0)
+        .uint32(this.querySize[r]!)
+        .uint32(answered ? this.responseSize[r]! : 0)
+        .uint16(answered ? Math.min(this.answerCount[r]!, 65535) : 0)
+        .uint8(answered && flags & FLAG_TRUNCATED ? 1 : 0)
+        .uint8(this.sourceOf[r]! & 0xff)
+        .uint32(weight)
+        .endRow();
+    }
+    return { table: DNS_RAW_TABLE, rowBinary: { columns: RAW_QUERY_COLUMNS, data: w.bytes(), rows: w.rows } };
   }
 }
 

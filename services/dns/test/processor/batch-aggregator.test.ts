@@ -1,7 +1,7 @@
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { type DnsQuery, DnsQuerySchema } from '@kansoku/contracts/gen/kansoku/dns/v1/dns_pb';
 import { DnsQueryBatchSchema } from '@kansoku/contracts/gen/kansoku/dns/v2/dns_pb';
-import { seededRandom } from '@kansoku/kit';
+import { type SinkOutput, seededRandom } from '@kansoku/kit';
 import { describe, expect, it } from 'vitest';
 import { encodeDnsQuery, encodeDnsQueryBatch } from '../../src/collector/dns-query-codec.ts';
 import { aggregateDnsQueries } from '../../src/processor/aggregate.ts';
@@ -12,7 +12,7 @@ import { decodeDnsQueryBatch, decodeDnsQueryFast } from '../../src/processor/dns
 const T0_NS = 1_700_000_040n * 1_000_000_000n;
 
 /** Outputs with TabSeparated bytes as text, so a difference shows as text. */
-function comparable(outputs: ReturnType<typeof aggregateDnsQueries>) {
+function comparable(outputs: SinkOutput[]) {
   return outputs.map((o) =>
     'tabSeparated' in o
       ? {
@@ -84,7 +84,7 @@ describe('DnsQuery batch aggregator (the processor fast path)', () => {
     timeout: 60_000,
   }, () => {
     for (const rawSampleOneIn of [1, 0, 7]) {
-      const fast = new DnsQueryBatchAggregator({ rawSampleOneIn });
+      const fast = new DnsQueryBatchAggregator({ rawSampleOneIn, rawFormat: 'tab-separated' });
       for (let b = 0; b < 4; b++) {
         const records = randomQueries(100 * rawSampleOneIn + b, 3000);
         const wire = records.map((q) => Buffer.from(toBinary(DnsQuerySchema, q)));
@@ -101,7 +101,7 @@ describe('DnsQuery batch aggregator (the processor fast path)', () => {
   it('reads the collector encoder output the same way', () => {
     const records = randomQueries(5, 2000);
     const wire = records.map((q) => Buffer.from(encodeDnsQuery(q)));
-    const fast = new DnsQueryBatchAggregator({ rawSampleOneIn: 1 });
+    const fast = new DnsQueryBatchAggregator({ rawSampleOneIn: 1, rawFormat: 'tab-separated' });
     const rows = wire.map((bytes) => fast.add(bytes));
     expect(comparable(fast.aggregate(rows))).toEqual(
       comparable(aggregateDnsQueries(records, { rawSampleOneIn: 1 })),
@@ -111,7 +111,7 @@ describe('DnsQuery batch aggregator (the processor fast path)', () => {
   it('keeps nothing of a malformed message and goes on', () => {
     const records = randomQueries(9, 3);
     const wire = records.map((q) => Buffer.from(toBinary(DnsQuerySchema, q)));
-    const fast = new DnsQueryBatchAggregator({ rawSampleOneIn: 1 });
+    const fast = new DnsQueryBatchAggregator({ rawSampleOneIn: 1, rawFormat: 'tab-separated' });
     const rows = [fast.add(wire[0]!)];
     expect(() => fast.add(wire[1]!.subarray(0, wire[1]!.length - 1))).toThrow(/past the end/);
     expect(() => fast.add(Buffer.from([0x0b]))).toThrow(/wire type/);
@@ -123,7 +123,7 @@ describe('DnsQuery batch aggregator (the processor fast path)', () => {
 
   it('reads DnsQueryBatch messages; a malformed one leaves nothing behind', { timeout: 60_000 }, () => {
     const records = randomQueries(21, 2000);
-    const fast = new DnsQueryBatchAggregator({ rawSampleOneIn: 1 });
+    const fast = new DnsQueryBatchAggregator({ rawSampleOneIn: 1, rawFormat: 'tab-separated' });
     const rows: number[] = [];
     for (let i = 0; i < records.length; i += 37) {
       fast.addBatch(encodeDnsQueryBatch({ queries: records.slice(i, i + 37) }), rows);
@@ -144,7 +144,7 @@ describe('DnsQuery batch aggregator (the processor fast path)', () => {
 
   it('counts every query of a large batch exactly once', { timeout: 60_000 }, () => {
     const records = randomQueries(12, 60_000);
-    const fast = new DnsQueryBatchAggregator({ rawSampleOneIn: 1 });
+    const fast = new DnsQueryBatchAggregator({ rawSampleOneIn: 1, rawFormat: 'tab-separated' });
     const out = fast.aggregate(records.map((q) => fast.add(Buffer.from(encodeDnsQuery(q)))));
     const minute = out.find((o) => o.table.endsWith('dns_queries_1m'));
     const raw = out.find((o) => o.table.endsWith('dns_queries_raw'));
@@ -152,6 +152,105 @@ describe('DnsQuery batch aggregator (the processor fast path)', () => {
       60_000,
     );
     expect(raw && 'tabSeparated' in raw && raw.tabSeparated.rows).toBe(60_000);
+  });
+});
+
+/** Column widths of dns_queries_raw (tables.ts), in RAW_QUERY_COLUMNS order: 'ms' DateTime64(3), 's' String, or bytes. */
+const RAW_WIDTHS: readonly ('ms' | 's' | 1 | 2 | 4 | 8)[] = [
+  'ms',
+  's',
+  's',
+  2,
+  's',
+  1,
+  1,
+  2,
+  's',
+  's',
+  2,
+  1,
+  1,
+  1,
+  2,
+  8,
+  4,
+  4,
+  2,
+  1,
+  1,
+  4,
+];
+
+/** RowBinary raw rows read back, every value as text (numbers in decimal, times as milliseconds). */
+function readRowBinary(data: Buffer): string[][] {
+  const rows: string[][] = [];
+  let p = 0;
+  while (p < data.length) {
+    const row: string[] = [];
+    for (const width of RAW_WIDTHS) {
+      if (width === 's') {
+        let length = 0;
+        let shift = 0;
+        for (;;) {
+          const b = data[p++]!;
+          length += (b & 0x7f) * 2 ** shift;
+          if (b < 0x80) break;
+          shift += 7;
+        }
+        row.push(data.toString('utf8', p, p + length));
+        p += length;
+      } else if (width === 'ms' || width === 8) {
+        row.push(data.readBigUInt64LE(p).toString());
+        p += 8;
+      } else {
+        row.push(String(data.readUIntLE(p, width)));
+        p += width;
+      }
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** TabSeparated raw rows (aggregateDnsQueries) as RowBinary would store them: unescaped, narrowed to the column. */
+function readTabSeparated(data: Buffer): string[][] {
+  const unescape = (v: string) =>
+    v.replace(/\\(.)/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c === 'r' ? '\r' : c));
+  return data
+    .toString('utf8')
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) =>
+      line.split('\t').map((v, i) => {
+        const width = RAW_WIDTHS[i]!;
+        if (width === 's') return unescape(v);
+        if (width === 'ms') {
+          const [seconds, millis] = v.split('.');
+          return String(BigInt(seconds!) * 1000n + BigInt(millis!));
+        }
+        return BigInt.asUintN(width * 8, BigInt(v)).toString();
+      }),
+    );
+}
+
+describe('raw rows as RowBinary (the processor default)', () => {
+  it('hold the values of the TabSeparated rows, column for column', { timeout: 60_000 }, () => {
+    const records = randomQueries(33, 5000);
+    const wire = records.map((q) => Buffer.from(toBinary(DnsQuerySchema, q)));
+    const binary = new DnsQueryBatchAggregator({ rawSampleOneIn: 1 });
+    const text = new DnsQueryBatchAggregator({ rawSampleOneIn: 1, rawFormat: 'tab-separated' });
+    const a = binary.aggregate(wire.map((bytes) => binary.add(bytes)));
+    const b = text.aggregate(wire.map((bytes) => text.add(bytes)));
+    // The rollups are the same outputs; only the raw table's format differs.
+    expect(comparable(a.slice(0, 6))).toEqual(comparable(b.slice(0, 6)));
+    const rawBinary = a[6];
+    const rawText = b[6];
+    if (!rawBinary || !('rowBinary' in rawBinary) || !rawText || !('tabSeparated' in rawText)) {
+      throw new Error('expected RowBinary and TabSeparated raw outputs');
+    }
+    expect(rawBinary.rowBinary.columns).toEqual(rawText.tabSeparated.columns);
+    expect(rawBinary.rowBinary.rows).toBe(5000);
+    expect(readRowBinary(rawBinary.rowBinary.data)).toEqual(readTabSeparated(rawText.tabSeparated.data));
   });
 });
 
