@@ -214,7 +214,7 @@ function readRowBinary(data: Buffer): string[][] {
 
 /** TabSeparated raw rows (aggregateDnsQueries) as RowBinary would store them: unescaped, narrowed to the column. */
 function readTabSeparated(data: Buffer): string[][] {
-  const unescape = (v: string) =>
+  const unescaped = (v: string) =>
     v.replace(/\\(.)/g, (_, c: string) => (c === 't' ? '\t' : c === 'n' ? '\n' : c === 'r' ? '\r' : c));
   return data
     .toString('utf8')
@@ -223,7 +223,7 @@ function readTabSeparated(data: Buffer): string[][] {
     .map((line) =>
       line.split('\t').map((v, i) => {
         const width = RAW_WIDTHS[i]!;
-        if (width === 's') return unescape(v);
+        if (width === 's') return unescaped(v);
         if (width === 'ms') {
           const [seconds, millis] = v.split('.');
           return String(BigInt(seconds!) * 1000n + BigInt(millis!));
