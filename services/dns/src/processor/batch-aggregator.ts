@@ -271,13 +271,17 @@ export class DnsQueryBatchAggregator {
   /** Resolver identities: bytes and text, index = the rows' resolverOf. */
   private identityBytes: Buffer[] = [];
   private identityText: string[] = [];
+  /** The text's UTF-8 (what a String column holds), copied into raw rows without a string write per row. */
+  private identityUtf8: Buffer[] = [];
   private identityByText = new Map<string, number>();
 
   /** Query names by their bytes → text and zone number; zones by text. */
   private names = new ByteKeyTable(1 << 16);
   private nameText: (string | undefined)[] = [];
+  private nameUtf8: Buffer[] = [];
   private nameZone: number[] = [];
   private zoneText: string[] = [];
+  private zoneUtf8: Buffer[] = [];
   private zoneByText = new Map<string, number>();
 
   private readonly queryTable = new ByteKeyTable(1024);
@@ -358,6 +362,7 @@ export class DnsQueryBatchAggregator {
     const n = known.length;
     known.push(Buffer.from(bytes.subarray(start, start + length)));
     this.identityText.push(text);
+    this.identityUtf8.push(Buffer.from(text, 'utf8'));
     this.identityByText.set(text, n);
     return n;
   }
@@ -552,11 +557,13 @@ export class DnsQueryBatchAggregator {
     const n = this.names.insert(src, off, len, h);
     const text = src.toString('utf8', off, off + len);
     this.nameText[n] = text;
+    this.nameUtf8[n] = Buffer.from(text, 'utf8');
     const zone = registeredDomain(text);
     let z = this.zoneByText.get(zone);
     if (z === undefined) {
       z = this.zoneText.length;
       this.zoneText.push(zone);
+      this.zoneUtf8.push(Buffer.from(zone, 'utf8'));
       this.zoneByText.set(zone, z);
     }
     this.nameZone[n] = z;
@@ -604,13 +611,16 @@ export class DnsQueryBatchAggregator {
     if (this.names.size > MAX_NAMES) {
       this.names = new ByteKeyTable(1 << 16);
       this.nameText = [];
+      this.nameUtf8 = [];
       this.nameZone = [];
       this.zoneText = [];
+      this.zoneUtf8 = [];
       this.zoneByText = new Map();
     }
     if (this.identityText.length > MAX_IDENTITIES) {
       this.identityBytes = [];
       this.identityText = [];
+      this.identityUtf8 = [];
       this.identityByText = new Map();
       this.identity(Buffer.alloc(0), 0, 0);
     }
@@ -860,7 +870,12 @@ export class DnsQueryBatchAggregator {
     // A resolver answers from a handful of addresses: format one only when it differs from the last row's.
     const lastServerBytes = new Uint8Array(16);
     let lastServerLen = -1;
-    let lastServer = '';
+    let lastServer = Buffer.alloc(0);
+    // Strings go in as bytes prepared once per name, zone, resolver or server (a string write per value cost
+    // more than the rest of the row); an IPv4 client is written from its octets.
+    const identityUtf8 = this.identityUtf8;
+    const nameUtf8 = this.nameUtf8;
+    const zoneUtf8 = this.zoneUtf8;
     for (const r of raw) {
       const src = this.src[r]!;
       const flags = this.flags[r]!;
@@ -871,23 +886,29 @@ export class DnsQueryBatchAggregator {
       let sameServer = sKept === lastServerLen;
       for (let j = 0; sameServer && j < sKept; j++) sameServer = lastServerBytes[j] === src[sOff + j];
       if (!sameServer) {
-        lastServer = sKept === 0 ? '' : formatIpAddress(src.subarray(sOff, sOff + sKept));
+        lastServer = Buffer.from(
+          sKept === 0 ? '' : formatIpAddress(src.subarray(sOff, sOff + sKept)),
+          'latin1',
+        );
         for (let j = 0; j < sKept; j++) lastServerBytes[j] = src[sOff + j]!;
         lastServerLen = sKept;
       }
       const v = this.ipVersion[r]!;
       const name = this.rowName[r]!;
+      const zone = zoneUtf8[this.nameZone[name]!]!;
+      const resolver = identityUtf8[this.resolverOf[r]!]!;
       // Column widths as in tables.ts: a value wider than its column keeps its low bits.
-      w.dateTime64Ms(timeMs[r]!)
-        .string(this.identityText[this.resolverOf[r]!]!)
-        .string(clientCells[this.rowClient[r]!]!.client)
-        .uint16(this.clientPort[r]!)
-        .string(lastServer)
+      w.dateTime64Ms(timeMs[r]!).bytesString(resolver, 0, resolver.length);
+      if (this.clientLen[r] === 4) w.ipv4Text(src, this.clientOff[r]!);
+      else w.string(clientCells[this.rowClient[r]!]!.client);
+      const qname = nameUtf8[name]!;
+      w.uint16(this.clientPort[r]!)
+        .bytesString(lastServer, 0, lastServer.length)
         .uint8(v === 1 ? 4 : v === 2 ? 6 : 0)
         .uint8(this.transport[r]! & 0xff)
         .uint16(this.messageId[r]!)
-        .string(this.nameText[name]!)
-        .string(this.zoneText[this.nameZone[name]!]!)
+        .bytesString(qname, 0, qname.length)
+        .bytesString(zone, 0, zone.length)
         .uint16(this.qtype[r]!)
         .uint8(flags & FLAG_RD ? 1 : 0)
         .uint8(flags & FLAG_DO ? 1 : 0)
