@@ -13,7 +13,8 @@
 
 import { DNS_CLIENT_SHARDS, dnsClientShard, dnsClientShardKey } from '@kansoku/contracts';
 import type { DnsQuery } from '@kansoku/contracts/gen/kansoku/dns/v1/dns_pb';
-import { errorMessage, type KafkaProducer, type OutgoingMessage } from '@kansoku/kit';
+import type { KafkaProducer } from '@kansoku/kit';
+import { createRecordMessageSender } from '@kansoku/kit/kafka/record-message-sender';
 import { createRateLimitedLog, type WarnLogger } from '@kansoku/kit/net/rate-limited-log';
 import { DnsQueryBatchBuilder } from './dns-query-codec.ts';
 
@@ -24,10 +25,8 @@ export interface QueryPublisherConfig {
   /** Queries per Kafka message at most (default 500). */
   maxRecordsPerMessage?: number;
   /**
-   * A message is closed once it holds this many bytes (default 800). Kit's producer sends up to its
-   * maxBatchMessages (1000) messages in one request, and the broker refuses a partition's part of a request
-   * larger than its message.max.bytes (1 MiB by default) — the whole request fails — so messages must stay
-   * near 1 KiB whatever the partitioning.
+   * A message is closed once it holds this many bytes (default 800): small messages spread a request evenly over
+   * the partitions (kit's producer cuts its requests at 900 KiB, below the broker's message.max.bytes).
    */
   maxMessageBytes?: number;
   /** Longest a query waits for its message to fill, in ms (default 20; 0: until the end of the event-loop turn). */
@@ -90,70 +89,39 @@ export function createQueryPublisher(config: QueryPublisherConfig, deps: QueryPu
   }
   /** Shards that got a query since they were last sealed (may repeat; sealing skips empty ones). */
   let filling: number[] = [];
-  /** Sealed messages waiting for the next send, and how many records each carries. */
-  let buffer: OutgoingMessage[] = [];
-  let bufferRecords: number[] = [];
   let outstanding = 0;
-  let scheduled: NodeJS.Immediate | undefined;
   let lingerTimer: NodeJS.Timeout | undefined;
   let lingerTurn: NodeJS.Immediate | undefined;
-  const inFlight = new Set<Promise<void>>();
   const waiting: Array<() => void> = [];
   const counts: PublisherCounts = { accepted: 0, published: 0, failed: 0, dropped: 0 };
 
-  const settled = (n: number) => {
-    outstanding -= n;
-    metrics.queued(outstanding);
-    if (waiting.length > 0 && outstanding < highWater) {
-      for (const callback of waiting.splice(0)) callback();
-    }
-  };
-
-  const send = (messages: OutgoingMessage[], n: number) => {
-    const sent = deps.producer.send(topic, messages).then(
-      () => {
-        counts.published += n;
-        metrics.published(n);
-        settled(n);
+  const sender = createRecordMessageSender(
+    { topic, maxSendRecords: config.maxSendRecords, what: 'DNS query records' },
+    {
+      producer: deps.producer,
+      log: deps.log,
+      settled(outcome, n) {
+        if (outcome === 'published') {
+          counts.published += n;
+          metrics.published(n);
+        } else {
+          counts.failed += n;
+          metrics.failed(n);
+        }
+        outstanding -= n;
+        metrics.queued(outstanding);
+        if (waiting.length > 0 && outstanding < highWater) {
+          for (const callback of waiting.splice(0)) callback();
+        }
       },
-      (error: unknown) => {
-        counts.failed += n;
-        metrics.failed(n);
-        settled(n);
-        warnings.warn(
-          'publish-failed',
-          { topic, records: n, err: errorMessage(error) },
-          'DNS query records not published: Kafka did not acknowledge them',
-        );
-      },
-    );
-    inFlight.add(sent);
-    void sent.finally(() => inFlight.delete(sent));
-  };
+    },
+  );
 
   const seal = (shard: number) => {
     const builder = shards[shard]!;
     if (builder.count === 0) return;
-    bufferRecords.push(builder.count);
-    buffer.push({ key: shardKeys[shard]!, value: builder.take() });
-  };
-
-  /** Hands the sealed messages to the producer in calls of at most maxSendRecords records (at least one message). */
-  const sendBuffered = () => {
-    scheduled = undefined;
-    let first = 0;
-    while (first < buffer.length) {
-      let last = first;
-      let n = bufferRecords[first]!;
-      while (last + 1 < buffer.length && n + bufferRecords[last + 1]! <= config.maxSendRecords) {
-        last++;
-        n += bufferRecords[last]!;
-      }
-      send(first === 0 && last === buffer.length - 1 ? buffer : buffer.slice(first, last + 1), n);
-      first = last + 1;
-    }
-    buffer = [];
-    bufferRecords = [];
+    const records = builder.count;
+    sender.add({ key: shardKeys[shard]!, value: builder.take() }, records);
   };
 
   /** Seals every shard's batch and sends. */
@@ -164,8 +132,7 @@ export function createQueryPublisher(config: QueryPublisherConfig, deps: QueryPu
     lingerTurn = undefined;
     for (const shard of filling) seal(shard);
     filling = [];
-    if (scheduled !== undefined) clearImmediate(scheduled);
-    sendBuffered();
+    sender.sendNow();
   };
 
   return {
@@ -188,7 +155,7 @@ export function createQueryPublisher(config: QueryPublisherConfig, deps: QueryPu
       counts.accepted++;
       if (builder.count >= maxPerMessage || builder.bytes >= maxBytes) {
         seal(shard);
-        if (scheduled === undefined) scheduled = setImmediate(sendBuffered);
+        sender.schedule();
       }
       if (lingerMs === 0) lingerTurn ??= setImmediate(sealAll);
       else lingerTimer ??= setTimeout(sealAll, lingerMs);
@@ -203,7 +170,7 @@ export function createQueryPublisher(config: QueryPublisherConfig, deps: QueryPu
     counts: () => ({ ...counts }),
     async flush() {
       sealAll();
-      while (inFlight.size > 0) await Promise.all([...inFlight]);
+      await sender.flush();
       metrics.queued(outstanding);
       warnings.flush();
     },

@@ -9,7 +9,8 @@
 
 import { encodeFlowRecordBatch, formatIpAddress } from '@kansoku/contracts';
 import type { FlowRecord } from '@kansoku/contracts/gen/kansoku/flows/v1/flows_pb';
-import { errorMessage, type KafkaProducer, type OutgoingMessage } from '@kansoku/kit';
+import type { KafkaProducer } from '@kansoku/kit';
+import { createRecordMessageSender } from '@kansoku/kit/kafka/record-message-sender';
 import { createRateLimitedLog, type WarnLogger } from '@kansoku/kit/net/rate-limited-log';
 import type { CollectorMetrics } from './metrics.ts';
 
@@ -53,59 +54,27 @@ export function createRecordPublisher(
   const { topic } = config;
   const warnings = createRateLimitedLog(deps.log);
   const labels = { topic };
-  /** Encoded messages waiting for the next send, and how many records each carries. */
-  let buffer: OutgoingMessage[] = [];
-  let bufferRecords: number[] = [];
-  /** Accepted, not yet settled: in `buffer` or in the producer. */
+  /** Accepted, not yet settled: waiting for the next send or in the producer. */
   let outstanding = 0;
-  let scheduled: NodeJS.Immediate | undefined;
-  const inFlight = new Set<Promise<void>>();
   const counts: PublisherCounts = { accepted: 0, published: 0, failed: 0, dropped: 0 };
-
-  const settled = (n: number) => {
-    outstanding -= n;
-    deps.metrics.queued.set(outstanding);
-  };
-
-  const send = (messages: OutgoingMessage[], n: number) => {
-    const sent = deps.producer.send(topic, messages).then(
-      () => {
-        counts.published += n;
-        deps.metrics.published.inc(labels, n);
-        settled(n);
+  const sender = createRecordMessageSender(
+    { topic, maxSendRecords: config.maxSendRecords, what: 'flow records' },
+    {
+      producer: deps.producer,
+      log: deps.log,
+      settled(outcome, n) {
+        if (outcome === 'published') {
+          counts.published += n;
+          deps.metrics.published.inc(labels, n);
+        } else {
+          counts.failed += n;
+          deps.metrics.publishErrors.inc(labels, n);
+        }
+        outstanding -= n;
+        deps.metrics.queued.set(outstanding);
       },
-      (error: unknown) => {
-        counts.failed += n;
-        deps.metrics.publishErrors.inc(labels, n);
-        settled(n);
-        warnings.warn(
-          'publish-failed',
-          { topic, records: n, err: errorMessage(error) },
-          'flow records not published: Kafka did not acknowledge them',
-        );
-      },
-    );
-    inFlight.add(sent);
-    void sent.finally(() => inFlight.delete(sent));
-  };
-
-  /** Hands the buffer to the producer in calls of at most maxSendRecords records (at least one message). */
-  const sendBuffered = () => {
-    scheduled = undefined;
-    let first = 0;
-    while (first < buffer.length) {
-      let last = first;
-      let n = bufferRecords[first]!;
-      while (last + 1 < buffer.length && n + bufferRecords[last + 1]! <= config.maxSendRecords) {
-        last++;
-        n += bufferRecords[last]!;
-      }
-      send(first === 0 && last === buffer.length - 1 ? buffer : buffer.slice(first, last + 1), n);
-      first = last + 1;
-    }
-    buffer = [];
-    bufferRecords = [];
-  };
+    },
+  );
 
   const sameAddress = (a: Uint8Array, b: Uint8Array) => {
     if (a.length !== b.length) return false;
@@ -122,8 +91,7 @@ export function createRecordPublisher(
       const limit = Math.min(to, start + config.maxRecordsPerMessage);
       while (end < limit && sameAddress(records[end]!.exporterAddress, exporter)) end++;
       const part = start === 0 && end === records.length ? records : records.slice(start, end);
-      buffer.push({ key: formatIpAddress(exporter), value: encodeFlowRecordBatch(part) });
-      bufferRecords.push(end - start);
+      sender.add({ key: formatIpAddress(exporter), value: encodeFlowRecordBatch(part) }, end - start);
       start = end;
     }
   };
@@ -146,15 +114,13 @@ export function createRecordPublisher(
       outstanding += kept;
       counts.accepted += kept;
       deps.metrics.queued.set(outstanding);
-      if (buffer.length > 0 && scheduled === undefined) scheduled = setImmediate(sendBuffered);
+      sender.schedule();
       return kept;
     },
     queued: () => outstanding,
     counts: () => ({ ...counts }),
     async flush() {
-      if (scheduled !== undefined) clearImmediate(scheduled);
-      sendBuffered();
-      while (inFlight.size > 0) await Promise.all([...inFlight]);
+      await sender.flush();
       warnings.flush();
     },
   };

@@ -7,4 +7,9 @@ export { createKafkaConsumer } from './consumer.ts';
 export { describeError, KafkaError, type KafkaErrorCode } from './errors.ts';
 export { keyHash, murmur2, partitionForKey } from './partitioner.ts';
 export { createKafkaProducer, type KafkaDeps } from './producer.ts';
+export {
+  createRecordMessageSender,
+  type RecordMessageSender,
+  type RecordMessageSenderConfig,
+} from './record-message-sender.ts';
 export type * from './types.ts';
