@@ -787,18 +787,21 @@ export class DnsQueryBatchAggregator {
     return out;
   }
 
+  /** Orders row numbers by query time, stably (row numbers grow with arrival order and break ties). */
+  private sortByTime(raw: number[]): void {
+    const timeMs = this.timeMs;
+    for (let i = 1; i < raw.length; i++) {
+      if (timeMs[raw[i]!]! < timeMs[raw[i - 1]!]!) {
+        raw.sort((a, b) => timeMs[a]! - timeMs[b]! || a - b);
+        return;
+      }
+    }
+  }
+
   /** The raw rows in query-time order (stable), as TabSeparated bytes: see rawQueryRows in aggregate.ts. */
   private rawRows(raw: number[], clientCells: readonly ClientCell[], oneIn: number): SinkTabSeparated {
     const timeMs = this.timeMs;
-    let sorted = true;
-    for (let i = 1; i < raw.length; i++) {
-      if (timeMs[raw[i]!]! < timeMs[raw[i - 1]!]!) {
-        sorted = false;
-        break;
-      }
-    }
-    // Row numbers grow with arrival order: ties broken by them keep the sort stable.
-    if (!sorted) raw.sort((a, b) => timeMs[a]! - timeMs[b]! || a - b);
+    this.sortByTime(raw);
     const w = new TabSeparatedWriter(raw.length * 140 + 1024);
     const weight = Math.max(1, oneIn);
     // A resolver answers from a handful of addresses: format one only when it differs from the last row's.
@@ -856,15 +859,7 @@ export class DnsQueryBatchAggregator {
   /** The raw rows in query-time order (stable) as RowBinary: what the engine reads at the least cost per row. */
   private rawRowBinary(raw: number[], clientCells: readonly ClientCell[], oneIn: number): SinkRowBinary {
     const timeMs = this.timeMs;
-    let sorted = true;
-    for (let i = 1; i < raw.length; i++) {
-      if (timeMs[raw[i]!]! < timeMs[raw[i - 1]!]!) {
-        sorted = false;
-        break;
-      }
-    }
-    // Row numbers grow with arrival order: ties broken by them keep the sort stable.
-    if (!sorted) raw.sort((a, b) => timeMs[a]! - timeMs[b]! || a - b);
+    this.sortByTime(raw);
     const w = new RowBinaryWriter(raw.length * 100 + 1024);
     const weight = Math.max(1, oneIn);
     // A resolver answers from a handful of addresses: format one only when it differs from the last row's.
